@@ -1,0 +1,113 @@
+import { readFileSync } from 'node:fs';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Ajv, type Options as AjvOptions } from 'ajv';
+import addFormats from 'ajv-formats';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Config } from './config.js';
+import { createDatabase, type Database, migrateToLatest } from './db/create-db.js';
+import { createAccessTokenService } from './lib/access-tokens.js';
+import { ProblemSchema } from './lib/http-schemas.js';
+import { type FailureCounterStore, LoginThrottle, MemoryFailureCounterStore } from './lib/login-throttle.js';
+import { authRoutes } from './modules/auth/auth.routes.js';
+import { TokenResponseSchema } from './modules/auth/auth.schemas.js';
+import { createAuthService } from './modules/auth/auth.service.js';
+import { healthRoutes } from './modules/health/health.routes.js';
+import { usersRoutes } from './modules/users/users.routes.js';
+import { UserSchema } from './modules/users/users.schemas.js';
+import { createUsersService } from './modules/users/users.service.js';
+import { authPlugin } from './plugins/auth.js';
+import { docsPlugin } from './plugins/docs.js';
+import { errorHandlerPlugin } from './plugins/error-handler.js';
+import { securityPlugin } from './plugins/security.js';
+
+export interface AppDeps {
+  /** An open database; when omitted one is opened from config and closed with the app. */
+  database?: Database;
+  /** Shared failure counters (Redis later); defaults to per-process memory. */
+  failureCounterStore?: FailureCounterStore;
+  /** Overrides the pino logger options (tests pass false). */
+  logger?: FastifyServerOptions['logger'];
+}
+
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** Log redaction: credentials and tokens never reach the logs. */
+const REDACT = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  '*.password',
+  '*.current_password',
+  '*.new_password',
+  '*.refresh_token',
+  '*.access_token',
+];
+
+// Bodies are validated strictly: no type coercion, unknown fields are errors (not stripped).
+const BODY_AJV: AjvOptions = { allErrors: false, coerceTypes: false, removeAdditional: false, useDefaults: true, strict: false };
+// Query strings and path params arrive as text, so those may be coerced ("20" → 20).
+const PARAMS_AJV: AjvOptions = { ...BODY_AJV, coerceTypes: 'array' };
+
+function makeAjv(options: AjvOptions): Ajv {
+  const ajv = new Ajv(options);
+  addFormats.default(ajv, ['email', 'date-time', 'uuid', 'uri']);
+  return ajv;
+}
+
+/** Builds the whole application without listening; `server.ts` (or a test) decides what to do with it. */
+export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger ?? { level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } },
+    bodyLimit: config.bodyLimitBytes,
+    requestTimeout: config.requestTimeoutMs,
+    connectionTimeout: config.requestTimeoutMs,
+    // proxy-addr accepts a hop count too, though Fastify's types only list the other forms.
+    trustProxy: config.trustProxy as FastifyServerOptions['trustProxy'],
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
+    genReqId: () => crypto.randomUUID(),
+    requestIdHeader: false,
+    routerOptions: { maxParamLength: 200, ignoreTrailingSlash: false },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const bodyAjv = makeAjv(BODY_AJV);
+  const paramsAjv = makeAjv(PARAMS_AJV);
+  for (const schema of [ProblemSchema, UserSchema, TokenResponseSchema]) {
+    bodyAjv.addSchema(schema);
+    paramsAjv.addSchema(schema);
+    app.addSchema(schema);
+  }
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : paramsAjv).compile(schema));
+
+  const database = deps.database ?? createDatabase(config.database);
+  if (!deps.database) app.addHook('onClose', async () => database.close());
+  await migrateToLatest(database.db);
+
+  const accessTokens = createAccessTokenService({
+    secret: config.jwt.secret,
+    issuer: config.jwt.issuer,
+    audience: config.jwt.audience,
+    ttlSeconds: config.jwt.accessTokenTtlSeconds,
+    clockToleranceSeconds: config.jwt.clockToleranceSeconds,
+  });
+  const throttle = new LoginThrottle(deps.failureCounterStore ?? new MemoryFailureCounterStore(), config.loginThrottle);
+  const auth = createAuthService({
+    db: database.db,
+    accessTokens,
+    throttle,
+    refreshTokenTtlSeconds: config.jwt.refreshTokenTtlSeconds,
+  });
+  const users = createUsersService(database.db);
+
+  await app.register(errorHandlerPlugin);
+  await app.register(securityPlugin, { config });
+  await app.register(docsPlugin, { config, version: VERSION });
+  await app.register(authPlugin, { auth });
+
+  await app.register(healthRoutes, { ping: () => database.ping() });
+  await app.register(authRoutes, { auth, users });
+  await app.register(usersRoutes, { users });
+
+  return app;
+}

@@ -1,0 +1,121 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { type Config, ConfigError, loadConfig } from './config.js';
+import { createDatabase, migrateToLatest } from './db/create-db.js';
+import { AppError } from './errors.js';
+import { findUserByEmail } from './modules/users/users.repository.js';
+import { createUsersService } from './modules/users/users.service.js';
+import { startServer } from './server.js';
+
+const USAGE = `gatehouse — secure JWT auth API server
+
+Usage:
+  gatehouse serve                      start the HTTP server (migrates first)
+  gatehouse migrate                    apply pending database migrations
+  gatehouse user create --email E [--password P | --password -] [--name N] [--admin]
+                                       create a user; without --password (or with -) the
+                                       password is read from standard input
+  gatehouse user set-role --email E --role admin|user
+  gatehouse help
+
+Configuration comes from the environment and .env (see README).`;
+
+/** Runs one CLI command; returns the process exit code. */
+export async function runCli(argv: string[]): Promise<number> {
+  const [command, sub] = argv;
+  try {
+    switch (command) {
+      case 'serve':
+        await startServer(loadConfig());
+        return -1; // keep running
+      case 'migrate':
+        return await withDatabase(loadConfig(), async (db) => {
+          const applied = await migrateToLatest(db.db);
+          process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
+          return 0;
+        });
+      case 'user':
+        if (sub === 'create') return await createUser(argv.slice(2));
+        if (sub === 'set-role') return await setRole(argv.slice(2));
+        break;
+      case 'help':
+      case '--help':
+      case '-h':
+      case undefined:
+        process.stdout.write(`${USAGE}\n`);
+        return command === undefined ? 2 : 0;
+    }
+    process.stderr.write(`unknown command: ${argv.join(' ')}\n\n${USAGE}\n`);
+    return 2;
+  } catch (err) {
+    if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
+    else if (err instanceof AppError) {
+      const details = err.errors?.map((e) => `\n  ${e.path}: ${e.message}`).join('') ?? '';
+      process.stderr.write(`error: ${err.code}: ${err.detail}${details}\n`);
+    } else process.stderr.write(`error: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+async function withDatabase<T>(config: Config, fn: (db: ReturnType<typeof createDatabase>) => Promise<T>): Promise<T> {
+  const database = createDatabase(config.database);
+  try {
+    return await fn(database);
+  } finally {
+    await database.close();
+  }
+}
+
+async function createUser(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      email: { type: 'string' },
+      password: { type: 'string' },
+      name: { type: 'string' },
+      admin: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (!values.email) throw new Error('--email is required');
+  const password = values.password === undefined || values.password === '-' ? readPasswordFromStdin() : values.password;
+  const email = values.email.trim().toLowerCase();
+  return withDatabase(loadConfig(), async (database) => {
+    await migrateToLatest(database.db);
+    const user = await createUsersService(database.db).createUser(
+      { email, password, name: values.name?.trim() || null },
+      values.admin ? 'admin' : 'user',
+    );
+    process.stdout.write(`created ${user.role} ${user.email} (${user.id})\n`);
+    return 0;
+  });
+}
+
+async function setRole(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { email: { type: 'string' }, role: { type: 'string' } }, strict: true });
+  if (!values.email) throw new Error('--email is required');
+  if (values.role !== 'admin' && values.role !== 'user') throw new Error('--role must be admin or user');
+  const role = values.role;
+  const email = values.email.trim().toLowerCase();
+  return withDatabase(loadConfig(), async (database) => {
+    await migrateToLatest(database.db);
+    const user = await findUserByEmail(database.db, email);
+    if (!user) throw new Error(`no user with email ${email}`);
+    // The operator acts as an admin, so the LAST_ADMIN rule still applies.
+    const updated = await createUsersService(database.db).updateUser({ id: 'cli', role: 'admin', sessionId: 'cli' }, user.id, { role });
+    process.stdout.write(`${updated.email} is now ${updated.role}\n`);
+    return 0;
+  });
+}
+
+function readPasswordFromStdin(): string {
+  // Reading stdin keeps the password out of shell history and the process list.
+  const input = readFileSync(0, 'utf8');
+  const password = input.replace(/\r?\n$/, '');
+  if (password === '') throw new Error('no password given (use --password or pipe it on standard input)');
+  return password;
+}
+
+const code = await runCli(process.argv.slice(2));
+if (code >= 0) process.exit(code);

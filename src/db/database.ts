@@ -1,0 +1,44 @@
+import type { Kysely } from 'kysely';
+
+/**
+ * Table types. Timestamps are RFC 3339 UTC strings and booleans are 0/1 integers in both
+ * SQLite and PostgreSQL, so repositories read the same values from either database.
+ */
+export interface UsersTable {
+  id: string;
+  email: string;
+  name: string | null;
+  password_hash: string;
+  role: 'user' | 'admin';
+  disabled: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  created_at: string;
+  /** When the newest refresh token of this session expires; rotation moves it forward. */
+  expires_at: string;
+  revoked_at: string | null;
+  revoked_reason: string | null;
+}
+
+export interface RefreshTokensTable {
+  /** SHA-256 of the opaque token; the token itself is never stored. */
+  token_hash: string;
+  session_id: string;
+  created_at: string;
+  expires_at: string;
+  /** Set when the token is exchanged; presenting it again is reuse. */
+  used_at: string | null;
+}
+
+export interface DB {
+  users: UsersTable;
+  sessions: SessionsTable;
+  refresh_tokens: RefreshTokensTable;
+}
+
+export type Db = Kysely<DB>;

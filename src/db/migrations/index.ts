@@ -1,0 +1,14 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import * as usersAndSessions from './2026-11-23-0001-users-and-sessions.js';
+
+/**
+ * Every migration, by date-prefixed name. Listed statically (not read from a folder) so the
+ * built server and the tests run exactly the same set, whatever the working directory.
+ */
+export const migrationProvider: MigrationProvider = {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return {
+      '2026-11-23-0001-users-and-sessions': usersAndSessions,
+    };
+  },
+};

@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+
+let weakSecrets: Set<string> | undefined;
+
+/** The bundled list of well-known JWT secrets (tutorial defaults, wordlist favourites), lower-cased. */
+export function loadWeakJwtSecrets(): Set<string> {
+  if (!weakSecrets) {
+    const text = readFileSync(new URL('../../resources/weak-jwt-secrets.txt', import.meta.url), 'utf8');
+    weakSecrets = new Set(
+      text
+        .split('\n')
+        .map((line) => line.trim().toLowerCase())
+        .filter((line) => line !== '' && !line.startsWith('#')),
+    );
+  }
+  return weakSecrets;
+}
+
+// Words that only appear in secrets someone forgot to replace.
+const PLACEHOLDER =
+  /change[-_ ]?(me|it|this)|replace[-_ ]?me|placeholder|example|your[-_ ]?(own[-_ ]?)?(jwt[-_ ]?)?(secret|key)|insecure|not[-_ ]?secure|todo|xxxx|<|>/i;
+
+/**
+ * True for a secret that an attacker would try first: a listed one, a listed one repeated or
+ * padded with digits, a placeholder, or one with so few distinct characters it cannot be random.
+ */
+export function isWeakJwtSecret(secret: string): boolean {
+  const lower = secret.trim().toLowerCase();
+  const list = loadWeakJwtSecrets();
+  if (list.has(lower)) return true;
+  // "secretsecretsecret…" or "mysecretkey1234567890…": a listed word with filler around it.
+  const stripped = lower.replace(/[\d\s_\-.!]+$/g, '').replace(/^[\d\s_\-.!]+/g, '');
+  if (list.has(stripped)) return true;
+  for (const word of list) {
+    if (word.length >= 6 && lower.replaceAll(word, '') === '') return true;
+  }
+  if (PLACEHOLDER.test(secret)) return true;
+  return new Set(secret).size < 10;
+}

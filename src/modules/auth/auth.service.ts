@@ -1,0 +1,179 @@
+import type { Kysely } from 'kysely';
+import type { DB } from '../../db/database.js';
+import { AppError } from '../../errors.js';
+import type { AccessTokenService } from '../../lib/access-tokens.js';
+import { newId, nowIso } from '../../lib/ids.js';
+import type { LoginThrottle } from '../../lib/login-throttle.js';
+import { generateOpaqueToken, hashOpaqueToken, isOpaqueTokenShape } from '../../lib/opaque-tokens.js';
+import { burnPasswordVerification, hashPassword, verifyPassword } from '../../lib/passwords.js';
+import { findUserByEmail, findUserById, updateUser } from '../users/users.repository.js';
+import type { User } from '../users/users.schemas.js';
+import { type Actor, checkNewPassword, toUser } from '../users/users.service.js';
+import * as repo from './auth.repository.js';
+
+export interface AuthServiceDeps {
+  db: Kysely<DB>;
+  accessTokens: AccessTokenService;
+  throttle: LoginThrottle;
+  refreshTokenTtlSeconds: number;
+}
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  refresh_token: string;
+  refresh_expires_in: number;
+  user: User;
+}
+
+const invalidCredentials = () => new AppError('INVALID_CREDENTIALS', 'The email or password is incorrect.');
+const invalidRefresh = () => new AppError('TOKEN_INVALID', 'The refresh token is invalid, expired or revoked.');
+const invalidToken = () => new AppError('TOKEN_INVALID', 'The access token is no longer valid.');
+
+const isoIn = (seconds: number) => new Date(Date.now() + seconds * 1000).toISOString();
+
+/** Sign-up, sign-in, session lifecycle and the per-request token check. */
+export function createAuthService(deps: AuthServiceDeps) {
+  const { db, accessTokens, throttle, refreshTokenTtlSeconds } = deps;
+
+  function issueTokens(userRow: Parameters<typeof toUser>[0], sessionId: string, refreshToken: string): TokenResponse {
+    return {
+      access_token: accessTokens.sign({ userId: userRow.id, sessionId }),
+      token_type: 'Bearer',
+      expires_in: accessTokens.ttlSeconds,
+      refresh_token: refreshToken,
+      refresh_expires_in: refreshTokenTtlSeconds,
+      user: toUser(userRow),
+    };
+  }
+
+  /**
+   * Unknown email, wrong password and disabled account all give the same answer after the same
+   * Argon2 work, so the response reveals nothing about which accounts exist.
+   */
+  async function login(input: { email: string; password: string; ip: string }): Promise<TokenResponse> {
+    const decision = await throttle.check(input.email, input.ip);
+    if (decision.blocked) {
+      throw new AppError('RATE_LIMITED', 'Too many failed sign-in attempts; try again later.', {
+        headers: { 'retry-after': String(decision.retryAfterSeconds) },
+      });
+    }
+    const user = await findUserByEmail(db, input.email);
+    const ok = user ? await verifyPassword(user.password_hash, input.password) : await burnPasswordVerification(input.password);
+    if (!user || !ok) {
+      await throttle.recordFailure(input.email, input.ip);
+      throw invalidCredentials();
+    }
+    if (user.disabled === 1) throw invalidCredentials();
+    await throttle.recordSuccess(input.email);
+    const now = nowIso();
+    const sessionId = newId();
+    const refreshToken = generateOpaqueToken();
+    const expiresAt = isoIn(refreshTokenTtlSeconds);
+    await db
+      .transaction()
+      .execute((trx) =>
+        repo.insertSession(
+          trx,
+          { id: sessionId, user_id: user.id, created_at: now, expires_at: expiresAt, revoked_at: null, revoked_reason: null },
+          { token_hash: hashOpaqueToken(refreshToken), session_id: sessionId, created_at: now, expires_at: expiresAt, used_at: null },
+        ),
+      );
+    return issueTokens(user, sessionId, refreshToken);
+  }
+
+  /**
+   * Rotates a refresh token. The old one is claimed with a conditional UPDATE; if it was already
+   * used (a replay, or a stolen copy racing the owner) the whole session is revoked.
+   */
+  async function refresh(refreshToken: string): Promise<TokenResponse> {
+    if (!isOpaqueTokenShape(refreshToken)) throw invalidRefresh();
+    const tokenHash = hashOpaqueToken(refreshToken);
+    const outcome = await db.transaction().execute(async (trx) => {
+      const now = nowIso();
+      const found = await repo.findRefreshToken(trx, tokenHash);
+      if (!found) return { kind: 'invalid' as const };
+      if (found.revoked_at !== null || found.expires_at <= now) return { kind: 'invalid' as const };
+      if (found.used_at !== null || !(await repo.claimRefreshToken(trx, tokenHash, now))) {
+        await repo.revokeSession(trx, found.session_id, 'refresh_token_reuse', now);
+        return { kind: 'reused' as const };
+      }
+      const user = await findUserById(trx, found.user_id);
+      if (!user || user.disabled === 1) return { kind: 'invalid' as const };
+      const next = generateOpaqueToken();
+      await repo.addRefreshToken(trx, {
+        token_hash: hashOpaqueToken(next),
+        session_id: found.session_id,
+        created_at: now,
+        expires_at: isoIn(refreshTokenTtlSeconds),
+        used_at: null,
+      });
+      return { kind: 'ok' as const, user, sessionId: found.session_id, next };
+    });
+    if (outcome.kind !== 'ok') throw invalidRefresh();
+    return issueTokens(outcome.user, outcome.sessionId, outcome.next);
+  }
+
+  async function logout(actor: Actor): Promise<void> {
+    await repo.revokeSession(db, actor.sessionId, 'logout', nowIso());
+  }
+
+  async function logoutAll(actor: Actor): Promise<void> {
+    await repo.revokeUserSessions(db, actor.id, 'logout_all', nowIso());
+  }
+
+  /** Changes the password after re-checking the current one; other sessions end. */
+  async function changePassword(actor: Actor, input: { current_password: string; new_password: string }, ip: string): Promise<void> {
+    const user = await findUserById(db, actor.id);
+    if (!user) throw invalidToken();
+    // A stolen access token must not become an oracle for guessing the password.
+    const decision = await throttle.check(user.email, ip);
+    if (decision.blocked) {
+      throw new AppError('RATE_LIMITED', 'Too many failed attempts; try again later.', {
+        headers: { 'retry-after': String(decision.retryAfterSeconds) },
+      });
+    }
+    if (!(await verifyPassword(user.password_hash, input.current_password))) {
+      await throttle.recordFailure(user.email, ip);
+      throw new AppError('INVALID_CREDENTIALS', 'The current password is incorrect.', { status: 403 });
+    }
+    checkNewPassword(input.new_password, 'new_password', user.email);
+    const passwordHash = await hashPassword(input.new_password);
+    const now = nowIso();
+    await db.transaction().execute(async (trx) => {
+      await updateUser(trx, user.id, { password_hash: passwordHash, updated_at: now });
+      await repo.revokeUserSessions(trx, user.id, 'password_changed', now, actor.sessionId);
+    });
+  }
+
+  /**
+   * The `token_required` check done properly: strict JWT verification, then one query that the
+   * session is live and the user exists; the role comes from that row, not from the token.
+   */
+  async function authenticate(authorization: string | undefined): Promise<Actor & { email: string }> {
+    const token = bearerToken(authorization);
+    const claims = accessTokens.verify(token);
+    const user = await repo.findLiveSessionUser(db, claims.sid, claims.sub, nowIso());
+    if (!user || user.disabled === 1) throw invalidToken();
+    return { id: user.id, role: user.role, email: user.email, sessionId: claims.sid };
+  }
+
+  return { login, refresh, logout, logoutAll, changePassword, authenticate };
+}
+
+/**
+ * Extracts the token of an RFC 6750 `Authorization: Bearer <token>` header. The scheme is
+ * case-insensitive (RFC 7235); no header or another scheme is "missing", a Bearer header
+ * with a malformed value is "invalid".
+ */
+export function bearerToken(authorization: string | undefined): string {
+  const parts = (authorization ?? '').trim().split(/ +/);
+  if (parts[0]?.toLowerCase() !== 'bearer' || parts.length < 2) {
+    throw new AppError('TOKEN_MISSING', 'This route needs an Authorization: Bearer <access_token> header.');
+  }
+  if (parts.length > 2) throw new AppError('TOKEN_INVALID', 'The Authorization header is malformed.');
+  return parts[1] as string;
+}
+
+export type AuthService = ReturnType<typeof createAuthService>;

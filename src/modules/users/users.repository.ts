@@ -1,0 +1,81 @@
+import { type Kysely, sql, type Transaction, type Updateable } from 'kysely';
+import type { DB, UsersTable } from '../../db/database.js';
+import { isUniqueViolation, likeContains } from '../../db/errors.js';
+import { UniqueViolation } from '../../errors.js';
+import type { Cursor } from '../../lib/pagination.js';
+
+export type Executor = Kysely<DB> | Transaction<DB>;
+export type UserRow = UsersTable;
+
+/** Finds a user by id. */
+export function findUserById(db: Executor, id: string): Promise<UserRow | undefined> {
+  return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Finds a user by normalised (lower-case) email. */
+export function findUserByEmail(db: Executor, email: string): Promise<UserRow | undefined> {
+  return db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
+}
+
+/** Inserts a user; a taken email raises UniqueViolation('users.email'). */
+export async function insertUser(db: Executor, row: UserRow): Promise<UserRow> {
+  try {
+    await db.insertInto('users').values(row).execute();
+    return row;
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new UniqueViolation('users.email');
+    throw err;
+  }
+}
+
+/** Updates a user and returns the new row (undefined if it no longer exists). */
+export async function updateUser(db: Executor, id: string, patch: Updateable<UsersTable>): Promise<UserRow | undefined> {
+  try {
+    await db.updateTable('users').set(patch).where('id', '=', id).execute();
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new UniqueViolation('users.email');
+    throw err;
+  }
+  return findUserById(db, id);
+}
+
+/** Deletes a user; sessions (and owned rows) go with it through ON DELETE CASCADE. */
+export async function deleteUser(db: Executor, id: string): Promise<boolean> {
+  const result = await db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}
+
+/** Active admins other than `exceptId`: the LAST_ADMIN rule counts these. */
+export async function countOtherActiveAdmins(db: Executor, exceptId: string): Promise<number> {
+  const row = await db
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+    .where('role', '=', 'admin')
+    .where('disabled', '=', 0)
+    .where('id', '!=', exceptId)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** A keyset page of users ordered by (created_at, id); `limit + 1` rows signal a next page. */
+export function listUsers(db: Executor, options: { q?: string; limit: number; cursor: Cursor | null }): Promise<UserRow[]> {
+  let query = db.selectFrom('users').selectAll();
+  if (options.q) {
+    const pattern = likeContains(options.q);
+    query = query.where((eb) =>
+      eb.or([
+        eb(sql`lower(email)`, 'like', sql`${pattern} escape '\\'`),
+        eb(sql`lower(coalesce(name, ''))`, 'like', sql`${pattern} escape '\\'`),
+      ]),
+    );
+  }
+  if (options.cursor) {
+    const { createdAt, id } = options.cursor;
+    query = query.where((eb) => eb.or([eb('created_at', '>', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '>', id)])]));
+  }
+  return query
+    .orderBy('created_at')
+    .orderBy('id')
+    .limit(options.limit + 1)
+    .execute();
+}

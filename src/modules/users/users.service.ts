@@ -1,0 +1,129 @@
+import type { Kysely } from 'kysely';
+import type { DB } from '../../db/database.js';
+import { AppError, forbidden, notFound, UniqueViolation, validationFailed } from '../../errors.js';
+import { newId, nowIso } from '../../lib/ids.js';
+import { decodeCursor, type Page, toPage } from '../../lib/pagination.js';
+import { hashPassword, passwordProblem } from '../../lib/passwords.js';
+import { revokeUserSessions } from '../auth/auth.repository.js';
+import * as repo from './users.repository.js';
+import type { ListUsersQuery, PatchUserBody, User } from './users.schemas.js';
+
+/** Who is asking: set by authentication from the database, never from token claims. */
+export interface Actor {
+  id: string;
+  role: 'user' | 'admin';
+  sessionId: string;
+}
+
+/** The public view of a user row (no hash, booleans as booleans). */
+export function toUser(row: repo.UserRow): User {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    role: row.role,
+    disabled: row.disabled === 1,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
+}
+
+export const emailTaken = () => new AppError('EMAIL_TAKEN', 'That email address is already registered.');
+/** Throws VALIDATION_FAILED (at `/field`) when a new password breaks the policy. */
+export function checkNewPassword(password: string, field: string, email?: string): void {
+  const problem = passwordProblem(password, { email });
+  if (problem) throw validationFailed('The password does not meet the policy.', [{ path: `/${field}`, message: problem }]);
+}
+
+const lastAdmin = () => new AppError('LAST_ADMIN', 'This would leave the service without an active admin.');
+
+/** User administration rules: self-vs-admin access, email uniqueness and LAST_ADMIN. */
+export function createUsersService(db: Kysely<DB>) {
+  const isAdmin = (actor: Actor) => actor.role === 'admin';
+
+  /** Creates an account; the API only creates "user"s, the CLI may create an admin. */
+  async function createUser(input: { email: string; password: string; name?: string | null }, role: Actor['role'] = 'user'): Promise<User> {
+    checkNewPassword(input.password, 'password', input.email);
+    // Cheap pre-check so a taken email costs no Argon2 hash; the unique index decides races.
+    if (await repo.findUserByEmail(db, input.email)) throw emailTaken();
+    const now = nowIso();
+    try {
+      const row = await repo.insertUser(db, {
+        id: newId(),
+        email: input.email,
+        name: input.name ?? null,
+        password_hash: await hashPassword(input.password),
+        role,
+        disabled: 0,
+        created_at: now,
+        updated_at: now,
+      });
+      return toUser(row);
+    } catch (err) {
+      if (err instanceof UniqueViolation) throw emailTaken();
+      throw err;
+    }
+  }
+
+  /** Self or admin; anyone else gets 403 whether or not the id exists. */
+  async function getUser(actor: Actor, id: string): Promise<User> {
+    if (actor.id !== id && !isAdmin(actor)) throw forbidden('You can only view your own account.');
+    const row = await repo.findUserById(db, id);
+    if (!row) throw notFound('No such user.');
+    return toUser(row);
+  }
+
+  async function listUsers(query: ListUsersQuery): Promise<Page<User>> {
+    const limit = query.limit ?? 20;
+    const rows = await repo.listUsers(db, { q: query.q, limit, cursor: decodeCursor(query.cursor) });
+    return toPage(rows, limit, toUser);
+  }
+
+  async function updateUser(actor: Actor, id: string, patch: PatchUserBody): Promise<User> {
+    if (actor.id !== id && !isAdmin(actor)) throw forbidden('You can only change your own account.');
+    if (!isAdmin(actor) && (patch.role !== undefined || patch.disabled !== undefined)) {
+      throw forbidden('Only an admin can change a role or disable an account.');
+    }
+    try {
+      // One transaction, so the LAST_ADMIN count and the change cannot interleave with another.
+      return await db.transaction().execute(async (trx) => {
+        const current = await repo.findUserById(trx, id);
+        if (!current) throw notFound('No such user.');
+        const losesAdmin = current.role === 'admin' && current.disabled === 0 && (patch.role === 'user' || patch.disabled === true);
+        if (losesAdmin && (await repo.countOtherActiveAdmins(trx, id)) === 0) throw lastAdmin();
+        const now = nowIso();
+        const updated = await repo.updateUser(trx, id, {
+          ...(patch.name !== undefined && { name: patch.name }),
+          ...(patch.email !== undefined && { email: patch.email }),
+          ...(patch.role !== undefined && { role: patch.role }),
+          ...(patch.disabled !== undefined && { disabled: patch.disabled ? 1 : 0 }),
+          updated_at: now,
+        });
+        if (!updated) throw notFound('No such user.');
+        // A disabled account is refused on every request anyway; revoking its sessions also
+        // means re-enabling it does not bring old refresh tokens back to life.
+        if (patch.disabled === true && current.disabled === 0) await revokeUserSessions(trx, id, 'user_disabled', now);
+        return toUser(updated);
+      });
+    } catch (err) {
+      if (err instanceof UniqueViolation) throw emailTaken();
+      throw err;
+    }
+  }
+
+  async function deleteUser(actor: Actor, id: string): Promise<void> {
+    if (actor.id !== id && !isAdmin(actor)) throw forbidden('You can only delete your own account.');
+    await db.transaction().execute(async (trx) => {
+      const current = await repo.findUserById(trx, id);
+      if (!current) throw notFound('No such user.');
+      if (current.role === 'admin' && current.disabled === 0 && (await repo.countOtherActiveAdmins(trx, id)) === 0) {
+        throw lastAdmin();
+      }
+      await repo.deleteUser(trx, id);
+    });
+  }
+
+  return { createUser, getUser, listUsers, updateUser, deleteUser };
+}
+
+export type UsersService = ReturnType<typeof createUsersService>;

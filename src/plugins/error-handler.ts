@@ -1,0 +1,159 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { AppError, ERROR_CODES, type ErrorCode, type FieldError } from '../errors.js';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+export const AUTH_REALM = 'Bearer realm="gatehouse"';
+
+/** The RFC 9457 body every error answer carries. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  errors?: FieldError[];
+}
+
+/** Builds the problem+json body for an error code; `type` is a stable URN per code. */
+export function problemFor(code: ErrorCode, detail: string, status: number = ERROR_CODES[code].status, errors?: FieldError[]): Problem {
+  const problem: Problem = {
+    type: `urn:gatehouse:problem:${code.toLowerCase().replaceAll('_', '-')}`,
+    title: ERROR_CODES[code].title,
+    status,
+    detail,
+    code,
+  };
+  if (errors) problem.errors = errors;
+  return problem;
+}
+
+/** Sends a problem, adding the RFC 6750 challenge to every 401. */
+export function sendProblem(reply: FastifyReply, problem: Problem, headers: Record<string, string> = {}): FastifyReply {
+  if (problem.status === 401) {
+    const presented = problem.code === 'TOKEN_INVALID' || problem.code === 'TOKEN_EXPIRED';
+    reply.header('www-authenticate', presented ? `${AUTH_REALM}, error="invalid_token"` : AUTH_REALM);
+  }
+  for (const [name, value] of Object.entries(headers)) reply.header(name, value);
+  // Serialized here rather than through a route's response schema, which only covers successes.
+  return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+}
+
+/** Turns a Fastify (or unknown) error into our problem, mapping its codes to ours. */
+function toProblem(error: FastifyError | AppError | Error): { problem: Problem; headers?: Record<string, string> } {
+  if (error instanceof AppError) {
+    return { problem: problemFor(error.code, error.detail, error.status, error.errors), headers: error.headers };
+  }
+  const fastifyError = error as FastifyError;
+  if (fastifyError.validation) {
+    const errors = fastifyError.validation.map((v) => ({
+      path: validationPath(fastifyError.validationContext, v.instancePath, v.params),
+      message: v.message ?? 'is invalid',
+    }));
+    return {
+      problem: problemFor('VALIDATION_FAILED', `The request ${fastifyError.validationContext ?? 'input'} is invalid.`, 400, errors),
+    };
+  }
+  switch (fastifyError.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { problem: problemFor('MALFORMED_JSON', 'The request body is not valid JSON.') };
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { problem: problemFor('PAYLOAD_TOO_LARGE', 'The request body is larger than the server accepts.') };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+        ? { problem: problemFor('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json.') }
+        : { problem: problemFor('VALIDATION_FAILED', 'The Content-Length header does not match the body.') };
+    case 'FST_ERR_RATE_LIMITED':
+      return { problem: problemFor('RATE_LIMITED', 'Too many requests; try again later.') };
+  }
+  // secure-json-parse rejects __proto__ / constructor.prototype keys with a SyntaxError.
+  if (error instanceof SyntaxError && fastifyError.statusCode === 400) {
+    return { problem: problemFor('MALFORMED_JSON', 'The request body is not valid JSON or contains forbidden keys.') };
+  }
+  const status = fastifyError.statusCode;
+  if (status === 413) return { problem: problemFor('PAYLOAD_TOO_LARGE', 'The request body is larger than the server accepts.') };
+  if (status === 415) return { problem: problemFor('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json.') };
+  if (status === 429) return { problem: problemFor('RATE_LIMITED', 'Too many requests; try again later.') };
+  if (status === 503 || isUnavailable(error)) {
+    return {
+      problem: problemFor('UNAVAILABLE', 'The service is temporarily unavailable; try again shortly.'),
+      headers: { 'retry-after': '5' },
+    };
+  }
+  if (status !== undefined && status >= 400 && status < 500) {
+    return { problem: problemFor('VALIDATION_FAILED', 'The request is invalid.', 400) };
+  }
+  return { problem: problemFor('INTERNAL', 'An unexpected error occurred; it has been logged.') };
+}
+
+/** Database connection and lock failures are an outage, not a bug: answer 503. */
+function isUnavailable(error: Error): boolean {
+  const code = (error as { code?: unknown }).code;
+  return (
+    typeof code === 'string' &&
+    [
+      'SQLITE_BUSY',
+      'SQLITE_LOCKED',
+      'SQLITE_CANTOPEN',
+      'SQLITE_IOERR',
+      'SQLITE_FULL',
+      'ECONNREFUSED',
+      'ECONNRESET',
+      'ETIMEDOUT',
+      '57P01',
+      '57P03',
+      '08006',
+      '08001',
+    ].some((c) => code === c || code.startsWith(`${c}_`))
+  );
+}
+
+function validationPath(context: string | undefined, instancePath: string, params: Record<string, unknown>): string {
+  const prefix = context === 'querystring' ? '/query' : context === 'params' ? '/path' : '';
+  const extra =
+    typeof params.additionalProperty === 'string'
+      ? `/${params.additionalProperty}`
+      : typeof params.missingProperty === 'string'
+        ? `/${params.missingProperty}`
+        : '';
+  return `${prefix}${instancePath}${extra}` || '/';
+}
+
+/**
+ * One error handler for the whole app: every error, Fastify's own included, leaves as
+ * problem+json. 5xx details are logged with the request id and never sent.
+ */
+export const errorHandlerPlugin = fp(
+  async (app: FastifyInstance) => {
+    app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const { problem, headers } = toProblem(error);
+      if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+      else request.log.info({ code: problem.code, status: problem.status }, 'request rejected');
+      return sendProblem(reply, problem, headers);
+    });
+
+    // Unknown paths are 404; known paths with another method are 405 with an Allow header.
+    const routes: { pattern: RegExp; methods: Set<string> }[] = [];
+    app.addHook('onRoute', (route) => {
+      const source = `^${route.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z_]\w*/g, '[^/]+')}/?$`;
+      const methods = Array.isArray(route.method) ? route.method : [route.method];
+      const existing = routes.find((r) => r.pattern.source === source);
+      if (existing) for (const m of methods) existing.methods.add(m);
+      else routes.push({ pattern: new RegExp(source), methods: new Set(methods) });
+    });
+    app.setNotFoundHandler((request, reply) => {
+      const path = request.url.split('?')[0] ?? '/';
+      const allowed = new Set<string>();
+      for (const route of routes) if (route.pattern.test(path)) for (const m of route.methods) allowed.add(m);
+      if (allowed.size > 0) {
+        return sendProblem(reply, problemFor('METHOD_NOT_ALLOWED', `${request.method} is not allowed on this resource.`), {
+          allow: [...allowed].sort().join(', '),
+        });
+      }
+      return sendProblem(reply, problemFor('NOT_FOUND', 'No such route.'));
+    });
+  },
+  { name: 'error-handler' },
+);

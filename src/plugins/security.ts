@@ -1,0 +1,46 @@
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Config } from '../config.js';
+
+/**
+ * Security headers, the CORS allow-list, JSON-only bodies and no caching of API answers.
+ */
+export const securityPlugin = fp<{ config: Config }>(
+  async (app: FastifyInstance, { config }) => {
+    await app.register(helmet, {
+      global: true,
+      // JSON answers need no sources at all; the docs page sets its own policy (staticCSP).
+      contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+      // HSTS only makes sense behind TLS, which a proxy terminates; harmless on plain HTTP.
+      strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
+    });
+
+    // No origins configured means no CORS headers at all: browsers then refuse cross-origin calls.
+    await app.register(cors, {
+      origin: config.corsOrigins.length > 0 ? [...config.corsOrigins] : false,
+      methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['Authorization', 'Content-Type'],
+      exposedHeaders: ['Location', 'Retry-After', 'WWW-Authenticate'],
+      maxAge: 600,
+    });
+
+    // Only JSON bodies: without the default text/plain parser, anything else is a 415.
+    app.removeContentTypeParser('text/plain');
+    const parseJson = app.getDefaultJsonParser('error', 'error');
+    app.removeContentTypeParser('application/json');
+    app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+      // Clients often send the JSON content type on body-less POSTs (logout); that is not malformed.
+      if (body === '') return done(null, undefined);
+      return parseJson(request, body as string, done);
+    });
+
+    // Tokens and personal data must never sit in a shared or browser cache.
+    app.addHook('onSend', async (_request, reply, payload) => {
+      if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+      return payload;
+    });
+  },
+  { name: 'security' },
+);

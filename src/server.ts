@@ -1,0 +1,55 @@
+import { pathToFileURL } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
+
+/** Builds the app, logs the secret's provenance (never the secret), listens, and wires shutdown. */
+export async function startServer(config: Config): Promise<FastifyInstance> {
+  const started = performance.now();
+  const app = await buildApp(config);
+  if (config.jwt.secretWarning) app.log.warn(config.jwt.secretWarning);
+  await app.listen({ port: config.port, host: config.host });
+  app.log.info({ ms: Math.round(performance.now() - started), database: config.database.kind }, 'gatehouse ready');
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+    // Fastify stops accepting connections, waits for in-flight requests, then runs onClose
+    // (which closes the database). A stuck request must not keep the process alive forever.
+    const timer = setTimeout(() => {
+      app.log.error('graceful shutdown timed out; exiting');
+      process.exit(1);
+    }, config.requestTimeoutMs + 5_000);
+    timer.unref();
+    try {
+      await app.close();
+      process.exit(0);
+    } catch (err) {
+      app.log.error({ err }, 'error during shutdown');
+      process.exit(1);
+    }
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  return app;
+}
+
+/** Process entry: config errors are printed as a list and exit with status 1. */
+export async function main(): Promise<void> {
+  try {
+    await startServer(loadConfig());
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+    } else {
+      process.stderr.write(`gatehouse failed to start: ${(err as Error).stack ?? err}\n`);
+    }
+    process.exit(1);
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await main();
+}

@@ -1,0 +1,111 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { Kysely, SqliteDialect } from 'kysely';
+import SQLite from 'better-sqlite3';
+import { buildApp } from '../../src/app.js';
+import { type Config, loadConfig } from '../../src/config.js';
+import type { DB } from '../../src/db/database.js';
+
+export const STRONG_PASSWORD = 'correct horse battery staple';
+
+export interface TestContext {
+  app: FastifyInstance;
+  config: Config;
+  /** A second connection to the same SQLite file, to assert database state. */
+  db: Kysely<DB>;
+  close(): Promise<void>;
+}
+
+/** A real app on a fresh SQLite file in a temp folder, configured through loadConfig(). */
+export async function createTestApp(env: Record<string, string> = {}): Promise<TestContext> {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
+  const dbPath = join(dir, 'test.db');
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    JWT_SECRET: randomBytes(48).toString('base64url'),
+    DATABASE_URL: `sqlite:${dbPath}`,
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+  const app = await buildApp(config, { logger: false });
+  await app.ready();
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: new SQLite(dbPath) }) });
+  return {
+    app,
+    config,
+    db,
+    async close() {
+      await app.close();
+      await db.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+let counter = 0;
+/** A unique email per call, so tests in one file never collide. */
+export function uniqueEmail(prefix = 'user'): string {
+  counter += 1;
+  return `${prefix}-${process.pid}-${counter}-${randomBytes(3).toString('hex')}@example.com`;
+}
+
+export interface SignedIn {
+  id: string;
+  email: string;
+  password: string;
+  accessToken: string;
+  refreshToken: string;
+  headers: { authorization: string };
+}
+
+/** Registers and logs in through the real routes. */
+export async function signUp(
+  app: FastifyInstance,
+  options: { email?: string; password?: string; name?: string; ip?: string } = {},
+): Promise<SignedIn> {
+  const email = options.email ?? uniqueEmail();
+  const password = options.password ?? STRONG_PASSWORD;
+  const reg = await app.inject({ method: 'POST', url: '/auth/register', payload: { email, password, name: options.name ?? 'Test User' } });
+  if (reg.statusCode !== 201) throw new Error(`register failed: ${reg.statusCode} ${reg.body}`);
+  return logIn(app, email, password, options.ip);
+}
+
+/** Logs in through POST /auth/login. */
+export async function logIn(app: FastifyInstance, email: string, password: string, ip?: string): Promise<SignedIn> {
+  const res = await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password }, ...(ip && { remoteAddress: ip }) });
+  if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`);
+  const body = res.json();
+  return {
+    id: body.user.id,
+    email,
+    password,
+    accessToken: body.access_token,
+    refreshToken: body.refresh_token,
+    headers: { authorization: `Bearer ${body.access_token}` },
+  };
+}
+
+/** Signs up a user and promotes them in the database (as the CLI would for the first admin). */
+export async function signUpAdmin(ctx: TestContext): Promise<SignedIn> {
+  const user = await signUp(ctx.app, { email: uniqueEmail('admin') });
+  await ctx.db.updateTable('users').set({ role: 'admin' }).where('id', '=', user.id).execute();
+  return user;
+}
+
+/** Asserts a problem+json answer with the given status and code, and returns its body. */
+export function expectProblem(res: LightMyRequestResponse, status: number, code: string) {
+  const body = res.json();
+  if (res.statusCode !== status || body.code !== code) {
+    throw new Error(`expected ${status} ${code}, got ${res.statusCode} ${res.body}`);
+  }
+  if (!String(res.headers['content-type']).startsWith('application/problem+json')) {
+    throw new Error(`expected problem+json, got ${res.headers['content-type']}`);
+  }
+  for (const key of ['type', 'title', 'status', 'detail', 'code']) {
+    if (!(key in body)) throw new Error(`problem body lacks ${key}: ${res.body}`);
+  }
+  return body as { type: string; title: string; status: number; detail: string; code: string; errors?: { path: string; message: string }[] };
+}
