@@ -23,6 +23,10 @@ export async function startServer(config: Config): Promise<FastifyInstance> {
       process.exit(1);
     }, config.requestTimeoutMs + 5_000);
     timer.unref();
+    // close() drops idle keep-alive sockets once, at the start; sockets whose in-flight request
+    // finishes later would then idle until the keep-alive timeout, so keep sweeping them.
+    const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+    sweep.unref();
     try {
       await app.close();
       process.exit(0);

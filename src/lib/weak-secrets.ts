@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 
 let weakSecrets: Set<string> | undefined;
+let sortedWeakSecrets: string[] | undefined;
+
+function longestFirst(list: Set<string>): string[] {
+  sortedWeakSecrets ??= [...list].sort((a, b) => b.length - a.length);
+  return sortedWeakSecrets;
+}
 
 /** The bundled list of well-known JWT secrets (tutorial defaults, wordlist favourites), lower-cased. */
 export function loadWeakJwtSecrets(): Set<string> {
@@ -31,9 +37,11 @@ export function isWeakJwtSecret(secret: string): boolean {
   // "secretsecretsecret…" or "mysecretkey1234567890…": a listed word with filler around it.
   const stripped = lower.replace(/[\d\s_\-.!]+$/g, '').replace(/^[\d\s_\-.!]+/g, '');
   if (list.has(stripped)) return true;
-  for (const word of list) {
-    if (word.length >= 6 && lower.replaceAll(word, '') === '') return true;
-  }
+  // Remove every listed word (longest first); if only digits and punctuation remain, the
+  // secret is listed words glued together ("super-secret-string-super-secret-string").
+  let rest = lower;
+  for (const word of longestFirst(list)) if (word.length >= 6) rest = rest.replaceAll(word, '');
+  if (rest.replace(/[\d\W_]/g, '') === '') return true;
   if (PLACEHOLDER.test(secret)) return true;
   return new Set(secret).size < 10;
 }

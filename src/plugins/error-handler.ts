@@ -90,6 +90,8 @@ function toProblem(error: FastifyError | AppError | Error): { problem: Problem; 
 
 /** Database connection and lock failures are an outage, not a bug: answer 503. */
 function isUnavailable(error: Error): boolean {
+  // Kysely's answer once the pool is closed (shutdown in progress): an outage, not a bug.
+  if (error.message === 'driver has already been destroyed') return true;
   const code = (error as { code?: unknown }).code;
   return (
     typeof code === 'string' &&

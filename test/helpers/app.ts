@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { Kysely, SqliteDialect } from 'kysely';
-import SQLite from 'better-sqlite3';
 import { buildApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import type { DB } from '../../src/db/database.js';
@@ -107,5 +107,12 @@ export function expectProblem(res: LightMyRequestResponse, status: number, code:
   for (const key of ['type', 'title', 'status', 'detail', 'code']) {
     if (!(key in body)) throw new Error(`problem body lacks ${key}: ${res.body}`);
   }
-  return body as { type: string; title: string; status: number; detail: string; code: string; errors?: { path: string; message: string }[] };
+  return body as {
+    type: string;
+    title: string;
+    status: number;
+    detail: string;
+    code: string;
+    errors?: { path: string; message: string }[];
+  };
 }

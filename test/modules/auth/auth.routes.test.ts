@@ -38,9 +38,17 @@ describe('POST /auth/register', () => {
   it('answers 409 EMAIL_TAKEN for an email in use, whatever its case', async () => {
     const email = uniqueEmail();
     await signUp(ctx.app, { email });
-    const res = await ctx.app.inject({ method: 'POST', url: '/auth/register', payload: { email: email.toUpperCase(), password: STRONG_PASSWORD } });
+    const res = await ctx.app.inject({
+      method: 'POST',
+      url: '/auth/register',
+      payload: { email: email.toUpperCase(), password: STRONG_PASSWORD },
+    });
     expectProblem(res, 409, 'EMAIL_TAKEN');
-    const count = await ctx.db.selectFrom('users').select(ctx.db.fn.countAll().as('n')).where('email', '=', email).executeTakeFirstOrThrow();
+    const count = await ctx.db
+      .selectFrom('users')
+      .select(ctx.db.fn.countAll().as('n'))
+      .where('email', '=', email)
+      .executeTakeFirstOrThrow();
     expect(Number(count.n)).toBe(1);
   });
 
@@ -85,9 +93,15 @@ describe('POST /auth/register', () => {
   });
 
   it('rejects an invalid email and a missing password', async () => {
-    expectProblem(await ctx.app.inject({ method: 'POST', url: '/auth/register', payload: { email: 'not-an-email', password: STRONG_PASSWORD } }), 400, 'VALIDATION_FAILED');
+    expectProblem(
+      await ctx.app.inject({ method: 'POST', url: '/auth/register', payload: { email: 'not-an-email', password: STRONG_PASSWORD } }),
+      400,
+      'VALIDATION_FAILED',
+    );
     const res = await ctx.app.inject({ method: 'POST', url: '/auth/register', payload: { email: uniqueEmail() } });
-    expect(expectProblem(res, 400, 'VALIDATION_FAILED').errors).toEqual([{ path: '/password', message: "must have required property 'password'" }]);
+    expect(expectProblem(res, 400, 'VALIDATION_FAILED').errors).toEqual([
+      { path: '/password', message: "must have required property 'password'" },
+    ]);
   });
 });
 
@@ -95,7 +109,11 @@ describe('POST /auth/login', () => {
   it('returns the token pair, expiry and user; the access token has the contract claims and no personal data', async () => {
     const email = uniqueEmail();
     await signUp(ctx.app, { email });
-    const res = await ctx.app.inject({ method: 'POST', url: '/auth/login', payload: { email: ` ${email.toUpperCase()} `, password: STRONG_PASSWORD } });
+    const res = await ctx.app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      payload: { email: ` ${email.toUpperCase()} `, password: STRONG_PASSWORD },
+    });
     expect(res.statusCode).toBe(200);
     expect(res.headers['cache-control']).toBe('no-store');
     const body = res.json();
@@ -110,7 +128,11 @@ describe('POST /auth/login', () => {
     expect((payload.exp as number) - (payload.iat as number)).toBe(900);
     expect(body.access_token).not.toContain(Buffer.from(email).toString('base64url').slice(0, 10));
 
-    const session = await ctx.db.selectFrom('sessions').selectAll().where('id', '=', payload.sid as string).executeTakeFirstOrThrow();
+    const session = await ctx.db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('id', '=', payload.sid as string)
+      .executeTakeFirstOrThrow();
     expect(session).toMatchObject({ user_id: body.user.id, revoked_at: null });
     const tokens = await ctx.db.selectFrom('refresh_tokens').selectAll().where('session_id', '=', session.id).execute();
     expect(tokens).toHaveLength(1);
@@ -121,8 +143,16 @@ describe('POST /auth/login', () => {
   it('answers byte-identical 401 bodies for an unknown email and a wrong password', async () => {
     const email = uniqueEmail();
     await signUp(ctx.app, { email });
-    const wrongPassword = await ctx.app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: 'not the right password' } });
-    const unknownEmail = await ctx.app.inject({ method: 'POST', url: '/auth/login', payload: { email: uniqueEmail('nobody'), password: 'not the right password' } });
+    const wrongPassword = await ctx.app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      payload: { email, password: 'not the right password' },
+    });
+    const unknownEmail = await ctx.app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      payload: { email: uniqueEmail('nobody'), password: 'not the right password' },
+    });
     expectProblem(wrongPassword, 401, 'INVALID_CREDENTIALS');
     expect(unknownEmail.statusCode).toBe(401);
     expect(unknownEmail.body).toBe(wrongPassword.body);
@@ -155,25 +185,53 @@ describe('POST /auth/refresh', () => {
 
     // Reuse detection killed the session: the newest refresh token and every access token die too.
     const { sid } = decodeToken(rotated.access_token).payload;
-    const session = await ctx.db.selectFrom('sessions').selectAll().where('id', '=', sid as string).executeTakeFirstOrThrow();
+    const session = await ctx.db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('id', '=', sid as string)
+      .executeTakeFirstOrThrow();
     expect(session.revoked_reason).toBe('refresh_token_reuse');
-    expectProblem(await ctx.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: rotated.refresh_token } }), 401, 'TOKEN_INVALID');
-    expectProblem(await ctx.app.inject({ url: '/auth/me', headers: { authorization: `Bearer ${rotated.access_token}` } }), 401, 'TOKEN_INVALID');
+    expectProblem(
+      await ctx.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: rotated.refresh_token } }),
+      401,
+      'TOKEN_INVALID',
+    );
+    expectProblem(
+      await ctx.app.inject({ url: '/auth/me', headers: { authorization: `Bearer ${rotated.access_token}` } }),
+      401,
+      'TOKEN_INVALID',
+    );
     expectProblem(await ctx.app.inject({ url: '/auth/me', headers: user.headers }), 401, 'TOKEN_INVALID');
   });
 
   it('refuses unknown, malformed and expired refresh tokens', async () => {
-    expectProblem(await ctx.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: 'A'.repeat(43) } }), 401, 'TOKEN_INVALID');
-    expectProblem(await ctx.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: 'not a token' } }), 401, 'TOKEN_INVALID');
+    expectProblem(
+      await ctx.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: 'A'.repeat(43) } }),
+      401,
+      'TOKEN_INVALID',
+    );
+    expectProblem(
+      await ctx.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: 'not a token' } }),
+      401,
+      'TOKEN_INVALID',
+    );
     const user = await signUp(ctx.app);
     await ctx.db.updateTable('refresh_tokens').set({ expires_at: '2000-01-01T00:00:00.000Z' }).execute();
-    expectProblem(await ctx.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: user.refreshToken } }), 401, 'TOKEN_INVALID');
+    expectProblem(
+      await ctx.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: user.refreshToken } }),
+      401,
+      'TOKEN_INVALID',
+    );
   });
 
   it('refuses to refresh for a disabled user', async () => {
     const user = await signUp(ctx.app);
     await ctx.db.updateTable('users').set({ disabled: 1 }).where('id', '=', user.id).execute();
-    expectProblem(await ctx.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: user.refreshToken } }), 401, 'TOKEN_INVALID');
+    expectProblem(
+      await ctx.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: user.refreshToken } }),
+      401,
+      'TOKEN_INVALID',
+    );
   });
 
   it('of two concurrent refreshes with one token, at most one succeeds and the session ends up revoked', async () => {
@@ -183,7 +241,11 @@ describe('POST /auth/refresh', () => {
     );
     expect(results.map((r) => r.statusCode).sort()).toEqual([200, 401]);
     const winner = results.find((r) => r.statusCode === 200)?.json();
-    expectProblem(await ctx.app.inject({ url: '/auth/me', headers: { authorization: `Bearer ${winner.access_token}` } }), 401, 'TOKEN_INVALID');
+    expectProblem(
+      await ctx.app.inject({ url: '/auth/me', headers: { authorization: `Bearer ${winner.access_token}` } }),
+      401,
+      'TOKEN_INVALID',
+    );
   });
 });
 
@@ -203,13 +265,21 @@ describe('logout, logout-all, me, password', () => {
     expect(res.statusCode).toBe(204);
     expect(res.body).toBe('');
     expectProblem(await ctx.app.inject({ url: '/auth/me', headers: user.headers }), 401, 'TOKEN_INVALID');
-    expectProblem(await ctx.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: user.refreshToken } }), 401, 'TOKEN_INVALID');
+    expectProblem(
+      await ctx.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: user.refreshToken } }),
+      401,
+      'TOKEN_INVALID',
+    );
     expect((await ctx.app.inject({ url: '/auth/me', headers: other.headers })).statusCode).toBe(200);
   });
 
   it('accepts logout with a JSON content type and an empty body', async () => {
     const user = await signUp(ctx.app);
-    const res = await ctx.app.inject({ method: 'POST', url: '/auth/logout', headers: { ...user.headers, 'content-type': 'application/json' } });
+    const res = await ctx.app.inject({
+      method: 'POST',
+      url: '/auth/logout',
+      headers: { ...user.headers, 'content-type': 'application/json' },
+    });
     expect(res.statusCode).toBe(204);
   });
 
@@ -220,7 +290,11 @@ describe('logout, logout-all, me, password', () => {
     expect((await ctx.app.inject({ method: 'POST', url: '/auth/logout-all', headers: user.headers })).statusCode).toBe(204);
     for (const s of [user, second]) {
       expectProblem(await ctx.app.inject({ url: '/auth/me', headers: s.headers }), 401, 'TOKEN_INVALID');
-      expectProblem(await ctx.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: s.refreshToken } }), 401, 'TOKEN_INVALID');
+      expectProblem(
+        await ctx.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: s.refreshToken } }),
+        401,
+        'TOKEN_INVALID',
+      );
     }
     expect((await ctx.app.inject({ url: '/auth/me', headers: bystander.headers })).statusCode).toBe(200);
   });
@@ -238,7 +312,11 @@ describe('logout, logout-all, me, password', () => {
     expect(res.statusCode).toBe(204);
     expect((await ctx.app.inject({ url: '/auth/me', headers: user.headers })).statusCode).toBe(200);
     expectProblem(await ctx.app.inject({ url: '/auth/me', headers: other.headers }), 401, 'TOKEN_INVALID');
-    expectProblem(await ctx.app.inject({ method: 'POST', url: '/auth/login', payload: { email: user.email, password: user.password } }), 401, 'INVALID_CREDENTIALS');
+    expectProblem(
+      await ctx.app.inject({ method: 'POST', url: '/auth/login', payload: { email: user.email, password: user.password } }),
+      401,
+      'INVALID_CREDENTIALS',
+    );
     expect((await logIn(ctx.app, user.email, newPassword)).accessToken).toBeTruthy();
   });
 

@@ -1,0 +1,158 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, readEnvironment } from '../src/config.js';
+import { isWeakJwtSecret } from '../src/lib/weak-secrets.js';
+
+const strong = () => randomBytes(48).toString('base64url');
+const tempDb = () => `sqlite:${join(mkdtempSync(join(tmpdir(), 'gatehouse-config-')), 'g.db')}`;
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('has the documented defaults', () => {
+    const config = loadConfig({ JWT_SECRET: strong(), DATABASE_URL: tempDb() });
+    expect(config).toMatchObject({
+      nodeEnv: 'development',
+      port: 3000,
+      host: '127.0.0.1',
+      corsOrigins: [],
+      trustProxy: false,
+      bodyLimitBytes: 65_536,
+      logLevel: 'info',
+      docsEnabled: true,
+      jwt: { issuer: 'gatehouse', audience: 'gatehouse-api', accessTokenTtlSeconds: 900, refreshTokenTtlSeconds: 2_592_000 },
+      loginThrottle: { maxFailuresPerEmail: 5, maxFailuresPerIp: 50, windowSeconds: 900 },
+    });
+    expect(Object.isFrozen(config) && Object.isFrozen(config.jwt)).toBe(true);
+  });
+
+  it('the default database is ./data/gatehouse.db', () => {
+    const config = loadConfig({ JWT_SECRET: strong(), NODE_ENV: 'production' });
+    expect(config.database).toEqual({ kind: 'sqlite', path: join(process.cwd(), 'data', 'gatehouse.db') });
+  });
+
+  it('lists every bad variable at once', () => {
+    const problems = problemsOf({
+      PORT: 'eighty',
+      DATABASE_URL: 'mysql://x',
+      ACCESS_TOKEN_TTL: 'forever',
+      LOG_LEVEL: 'loud',
+      NODE_ENV: 'staging',
+      CORS_ORIGINS: '*',
+      TRUST_PROXY: 'maybe?',
+      JWT_SECRET: strong(),
+    });
+    expect(problems.map((p) => p.split(' ')[0])).toEqual(
+      expect.arrayContaining(['NODE_ENV', 'PORT', 'DATABASE_URL', 'LOG_LEVEL', 'CORS_ORIGINS', 'TRUST_PROXY', 'ACCESS_TOKEN_TTL']),
+    );
+    expect(problems).toHaveLength(7);
+  });
+
+  it('parses durations, origins and proxy settings', () => {
+    const config = loadConfig({
+      JWT_SECRET: strong(),
+      DATABASE_URL: tempDb(),
+      ACCESS_TOKEN_TTL: '5m',
+      REFRESH_TOKEN_TTL: '7d',
+      CORS_ORIGINS: 'https://a.example, http://localhost:5173',
+      TRUST_PROXY: '127.0.0.1,10.0.0.0/8',
+    });
+    expect(config.jwt.accessTokenTtlSeconds).toBe(300);
+    expect(config.jwt.refreshTokenTtlSeconds).toBe(604_800);
+    expect(config.corsOrigins).toEqual(['https://a.example', 'http://localhost:5173']);
+    expect(config.trustProxy).toEqual(['127.0.0.1', '10.0.0.0/8']);
+    expect(loadConfig({ JWT_SECRET: strong(), DATABASE_URL: tempDb(), TRUST_PROXY: '1' }).trustProxy).toBe(1);
+  });
+
+  it('refuses a login throttle above 10 failures per email', () => {
+    expect(problemsOf({ JWT_SECRET: strong(), DATABASE_URL: tempDb(), LOGIN_MAX_FAILURES_PER_EMAIL: '11' })[0]).toMatch(
+      /LOGIN_MAX_FAILURES_PER_EMAIL/,
+    );
+  });
+
+  it('postgres:// URLs are accepted by the config (the database layer decides support)', () => {
+    expect(loadConfig({ JWT_SECRET: strong(), DATABASE_URL: 'postgres://u@127.0.0.1/db' }).database.kind).toBe('postgres');
+  });
+});
+
+describe('JWT_SECRET', () => {
+  it.each(['secret', 'changeme', 'super-secret-string'])('production refuses the well-known secret %j', (secret) => {
+    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: secret, DATABASE_URL: tempDb() })[0]).toMatch(/JWT_SECRET/);
+  });
+
+  it.each([
+    'super-secret-string-super-secret-string',
+    'please-change-me-in-production-0123456789',
+    'your-256-bit-secret-your-256-bit-secret!!',
+    'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+    'secretsecretsecretsecretsecretsecret',
+    'mysecretkey12345678901234567890123456',
+  ])('production refuses the long but weak or placeholder secret %j', (secret) => {
+    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: secret, DATABASE_URL: tempDb() })).toEqual([
+      expect.stringMatching(/placeholder or a well-known weak secret/),
+    ]);
+  });
+
+  it('production refuses a missing secret and one shorter than 32 bytes', () => {
+    expect(problemsOf({ NODE_ENV: 'production', DATABASE_URL: tempDb() })[0]).toMatch(/JWT_SECRET is required/);
+    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'k8Jd92hfP0qLm3nBv7Xc1Z', DATABASE_URL: tempDb() })[0]).toMatch(
+      /at least 32 bytes/,
+    );
+  });
+
+  it('a short secret is refused outside production too (the contract minimum)', () => {
+    expect(problemsOf({ JWT_SECRET: 'short', DATABASE_URL: tempDb() })[0]).toMatch(/at least 32 bytes/);
+  });
+
+  it('production accepts a random secret; the message never echoes a secret', () => {
+    const secret = strong();
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: secret, DATABASE_URL: tempDb() }).jwt.secretSource).toBe('env');
+    const problems = problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'changeme-changeme-changeme-changeme', DATABASE_URL: tempDb() });
+    expect(problems.join('\n')).not.toContain('changeme-changeme');
+  });
+
+  it('outside production a weak secret is allowed with a warning', () => {
+    const config = loadConfig({ JWT_SECRET: 'super-secret-string-super-secret-string', DATABASE_URL: tempDb() });
+    expect(config.jwt.secretWarning).toMatch(/well-known weak secret/);
+  });
+
+  it('outside production a missing secret is generated once, stored 0600 beside the database, and reused', () => {
+    const url = tempDb();
+    const first = loadConfig({ DATABASE_URL: url });
+    expect(first.jwt.secretSource).toBe('generated-file');
+    expect(first.jwt.secretWarning).toMatch(/generated a development secret/);
+    expect(first.jwt.secretWarning).not.toContain(first.jwt.secret);
+    const file = join(url.slice('sqlite:'.length, -'g.db'.length), 'jwt-secret');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readFileSync(file, 'utf8').trim()).toBe(first.jwt.secret);
+    expect(Buffer.byteLength(first.jwt.secret)).toBeGreaterThanOrEqual(32);
+    const second = loadConfig({ DATABASE_URL: url });
+    expect(second.jwt.secretSource).toBe('existing-file');
+    expect(second.jwt.secret).toBe(first.jwt.secret);
+  });
+
+  it('random secrets are not flagged as weak', () => {
+    for (let i = 0; i < 50; i++) expect(isWeakJwtSecret(strong())).toBe(false);
+  });
+});
+
+describe('.env', () => {
+  it('is read, and real environment variables win over it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-env-'));
+    const file = join(dir, '.env');
+    writeFileSync(file, 'PORT=4000\nHOST=0.0.0.0\n# comment\nJWT_ISSUER="quoted issuer"\n');
+    const env = readEnvironment(file, { PORT: '5000' });
+    expect(env).toMatchObject({ PORT: '5000', HOST: '0.0.0.0', JWT_ISSUER: 'quoted issuer' });
+  });
+});
