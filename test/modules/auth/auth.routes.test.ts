@@ -80,7 +80,7 @@ describe('POST /auth/register', () => {
 
   it('counts password length in code points after NFC (12 composed characters pass)', async () => {
     // "é" typed as e + combining accent is two code points; NFC makes it one.
-    const decomposed = 'e\u0301'.repeat(6) + 'ßøå¿ñü';
+    const decomposed = `${'e\u0301'.repeat(6)}ßøå¿ñü`;
     const res = await ctx.app.inject({ method: 'POST', url: '/auth/register', payload: { email: uniqueEmail(), password: decomposed } });
     expect(res.statusCode).toBe(201);
   });
