@@ -11,6 +11,12 @@ import { type FailureCounterStore, LoginThrottle, MemoryFailureCounterStore } fr
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { TokenResponseSchema } from './modules/auth/auth.schemas.js';
 import { createAuthService } from './modules/auth/auth.service.js';
+import { booksRoutes } from './modules/books/books.routes.js';
+import { BookSchema } from './modules/books/books.schemas.js';
+import { createBooksService } from './modules/books/books.service.js';
+import { bucketlistsRoutes } from './modules/bucketlists/bucketlists.routes.js';
+import { BucketlistSchema, ItemSchema } from './modules/bucketlists/bucketlists.schemas.js';
+import { createBucketlistsService } from './modules/bucketlists/bucketlists.service.js';
 import { healthRoutes } from './modules/health/health.routes.js';
 import { usersRoutes } from './modules/users/users.routes.js';
 import { UserSchema } from './modules/users/users.schemas.js';
@@ -73,7 +79,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   const bodyAjv = makeAjv(BODY_AJV);
   const paramsAjv = makeAjv(PARAMS_AJV);
-  for (const schema of [ProblemSchema, UserSchema, TokenResponseSchema]) {
+  for (const schema of [ProblemSchema, UserSchema, TokenResponseSchema, BookSchema, BucketlistSchema, ItemSchema]) {
     bodyAjv.addSchema(schema);
     paramsAjv.addSchema(schema);
     app.addSchema(schema);
@@ -108,6 +114,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(healthRoutes, { ping: () => database.ping() });
   await app.register(authRoutes, { auth, users });
   await app.register(usersRoutes, { users });
+  await app.register(booksRoutes, { books: createBooksService(database.db) });
+  await app.register(bucketlistsRoutes, { bucketlists: createBucketlistsService(database.db) });
 
   return app;
 }

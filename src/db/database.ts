@@ -35,10 +35,45 @@ export interface RefreshTokensTable {
   used_at: string | null;
 }
 
+export interface BooksTable {
+  id: string;
+  title: string;
+  author: string;
+  /** Normalised (no hyphens); unique when present. */
+  isbn: string | null;
+  published_year: number | null;
+  description: string | null;
+  /** Set to NULL when the creator is deleted: the catalogue keeps the book. */
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface BucketlistsTable {
+  id: string;
+  name: string;
+  description: string | null;
+  owner_id: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface BucketlistItemsTable {
+  id: string;
+  bucketlist_id: string;
+  title: string;
+  done: number;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface DB {
   users: UsersTable;
   sessions: SessionsTable;
   refresh_tokens: RefreshTokensTable;
+  books: BooksTable;
+  bucketlists: BucketlistsTable;
+  bucketlist_items: BucketlistItemsTable;
 }
 
 export type Db = Kysely<DB>;

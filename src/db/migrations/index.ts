@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as usersAndSessions from './2026-11-23-0001-users-and-sessions.js';
+import * as booksAndBucketlists from './2026-11-23-0002-books-and-bucketlists.js';
 
 /**
  * Every migration, by date-prefixed name. Listed statically (not read from a folder) so the
@@ -9,6 +10,7 @@ export const migrationProvider: MigrationProvider = {
   async getMigrations(): Promise<Record<string, Migration>> {
     return {
       '2026-11-23-0001-users-and-sessions': usersAndSessions,
+      '2026-11-23-0002-books-and-bucketlists': booksAndBucketlists,
     };
   },
 };

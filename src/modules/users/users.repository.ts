@@ -1,6 +1,7 @@
-import { type Kysely, sql, type Transaction, type Updateable } from 'kysely';
+import type { Kysely, Transaction, Updateable } from 'kysely';
 import type { DB, UsersTable } from '../../db/database.js';
-import { isUniqueViolation, likeContains } from '../../db/errors.js';
+import { isUniqueViolation } from '../../db/errors.js';
+import { afterCursor, containsInsensitive } from '../../db/sql-helpers.js';
 import { UniqueViolation } from '../../errors.js';
 import type { Cursor } from '../../lib/pagination.js';
 
@@ -61,18 +62,10 @@ export async function countOtherActiveAdmins(db: Executor, exceptId: string): Pr
 export function listUsers(db: Executor, options: { q?: string; limit: number; cursor: Cursor | null }): Promise<UserRow[]> {
   let query = db.selectFrom('users').selectAll();
   if (options.q) {
-    const pattern = likeContains(options.q);
-    query = query.where((eb) =>
-      eb.or([
-        eb(sql`lower(email)`, 'like', sql`${pattern} escape '\\'`),
-        eb(sql`lower(coalesce(name, ''))`, 'like', sql`${pattern} escape '\\'`),
-      ]),
-    );
+    const term = options.q;
+    query = query.where((eb) => eb.or([containsInsensitive('users.email', term), containsInsensitive('users.name', term)]));
   }
-  if (options.cursor) {
-    const { createdAt, id } = options.cursor;
-    query = query.where((eb) => eb.or([eb('created_at', '>', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '>', id)])]));
-  }
+  if (options.cursor) query = query.where(afterCursor('users', options.cursor));
   return query
     .orderBy('created_at')
     .orderBy('id')

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../../db/database.js';
 import { AppError, forbidden, notFound, UniqueViolation, validationFailed } from '../../errors.js';
 import { newId, nowIso } from '../../lib/ids.js';
-import { decodeCursor, type Page, toPage } from '../../lib/pagination.js';
+import { DEFAULT_PAGE_SIZE, decodeCursor, type Page, toPage } from '../../lib/pagination.js';
 import { hashPassword, passwordProblem } from '../../lib/passwords.js';
 import { revokeUserSessions } from '../auth/auth.repository.js';
 import * as repo from './users.repository.js';
@@ -74,7 +74,7 @@ export function createUsersService(db: Kysely<DB>) {
   }
 
   async function listUsers(query: ListUsersQuery): Promise<Page<User>> {
-    const limit = query.limit ?? 20;
+    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const rows = await repo.listUsers(db, { q: query.q, limit, cursor: decodeCursor(query.cursor) });
     return toPage(rows, limit, toUser);
   }

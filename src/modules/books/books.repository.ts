@@ -1,0 +1,58 @@
+import type { Insertable, Updateable } from 'kysely';
+import type { BooksTable } from '../../db/database.js';
+import { isUniqueViolation } from '../../db/errors.js';
+import { afterCursor, containsInsensitive } from '../../db/sql-helpers.js';
+import { UniqueViolation } from '../../errors.js';
+import type { Cursor } from '../../lib/pagination.js';
+import type { Executor } from '../users/users.repository.js';
+
+export type BookRow = BooksTable;
+
+/** Finds a book by id. */
+export function findBookById(db: Executor, id: string): Promise<BookRow | undefined> {
+  return db.selectFrom('books').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Inserts a book; a taken ISBN raises UniqueViolation('books.isbn'). */
+export async function insertBook(db: Executor, row: Insertable<BooksTable>): Promise<void> {
+  try {
+    await db.insertInto('books').values(row).execute();
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new UniqueViolation('books.isbn');
+    throw err;
+  }
+}
+
+/** Updates a book; a taken ISBN raises UniqueViolation('books.isbn'). */
+export async function updateBook(db: Executor, id: string, patch: Updateable<BooksTable>): Promise<void> {
+  try {
+    await db.updateTable('books').set(patch).where('id', '=', id).execute();
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new UniqueViolation('books.isbn');
+    throw err;
+  }
+}
+
+/** Deletes a book by id. */
+export async function deleteBook(db: Executor, id: string): Promise<void> {
+  await db.deleteFrom('books').where('id', '=', id).execute();
+}
+
+/** A keyset page of the catalogue; `limit + 1` rows signal a next page. */
+export function listBooks(
+  db: Executor,
+  options: { q?: string; author?: string; limit: number; cursor: Cursor | null },
+): Promise<BookRow[]> {
+  let query = db.selectFrom('books').selectAll();
+  if (options.author !== undefined) query = query.where('author', '=', options.author);
+  if (options.q) {
+    const term = options.q;
+    query = query.where((eb) => eb.or([containsInsensitive('books.title', term), containsInsensitive('books.author', term)]));
+  }
+  if (options.cursor) query = query.where(afterCursor('books', options.cursor));
+  return query
+    .orderBy('created_at')
+    .orderBy('id')
+    .limit(options.limit + 1)
+    .execute();
+}
