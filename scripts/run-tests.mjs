@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// `npm test`: builds (the CLI tests run the built binary), runs vitest, and prints the
-// machine-readable closing line "N passed, N failed" from vitest's JSON report.
+// `npm test`: builds (the CLI tests run the built binary), probes PostgreSQL and Redis, runs
+// vitest (the SQLite suite always; the PostgreSQL, Redis and multi-instance suites when their
+// services answer), and prints the closing line "N passed, N failed" from vitest's JSON report.
+// With CI=true a missing service is a failure, never a silent skip.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,26 +15,81 @@ if (build.status !== 0) {
   process.exit(1);
 }
 
+const postgresUrl = process.env.GATEHOUSE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const redisUrl = process.env.GATEHOUSE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+async function probePostgres() {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: postgresUrl, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+async function probeRedis() {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(redisUrl, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    return (await redis.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+const services = [];
+const skipped = [];
+if (await probePostgres()) services.push('postgres');
+else skipped.push(`PostgreSQL suite and multi-instance suite (no PostgreSQL at ${postgresUrl}; set GATEHOUSE_TEST_POSTGRES_URL)`);
+if (await probeRedis()) services.push('redis');
+else
+  skipped.push(
+    `Redis suite${services.includes('postgres') ? ' and multi-instance suite' : ''} (no Redis at ${redisUrl}; set GATEHOUSE_TEST_REDIS_URL)`,
+  );
+for (const line of skipped) console.log(`SKIPPED: ${line}`);
+if (process.env.CI === 'true' && skipped.length > 0) {
+  console.log('CI must run every suite: start PostgreSQL and Redis (see README).');
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+console.log(`Suites: sqlite${services.map((s) => `, ${s}`).join('')}${services.length === 2 ? ', multi-instance' : ''}`);
+
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-vitest-'));
 const report = join(dir, 'report.json');
 const run = spawnSync('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...extraArgs], {
   stdio: 'inherit',
+  env: {
+    ...process.env,
+    GATEHOUSE_TEST_SERVICES: services.join(','),
+    GATEHOUSE_TEST_POSTGRES_URL: postgresUrl,
+    GATEHOUSE_TEST_REDIS_URL: redisUrl,
+  },
 });
 
 let passed = 0;
 let failed = 0;
-let skipped = 0;
+let skippedTests = 0;
 try {
   const result = JSON.parse(readFileSync(report, 'utf8'));
   passed = result.numPassedTests;
   failed = result.numFailedTests + (result.numFailedTestSuites ?? 0);
-  skipped = result.numPendingTests + (result.numTodoTests ?? 0);
+  skippedTests = result.numPendingTests + (result.numTodoTests ?? 0);
 } catch {
   failed = Math.max(1, failed);
 }
 rmSync(dir, { recursive: true, force: true });
 const exitCode = run.status === 0 && failed === 0 && passed > 0 ? 0 : 1;
-const summary = `${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`;
+for (const line of skipped) console.log(`SKIPPED: ${line}`);
+const summary = `${passed} passed, ${failed} failed${skippedTests ? `, ${skippedTests} skipped` : ''}`;
 if (process.env.GATEHOUSE_SUMMARY_FILE) writeFileSync(process.env.GATEHOUSE_SUMMARY_FILE, `${summary}\n`);
 console.log(summary);
 process.exit(exitCode);

@@ -3,11 +3,13 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { createDatabase, type Database, migrateToLatest } from './db/create-db.js';
 import { createAccessTokenService } from './lib/access-tokens.js';
 import { ProblemSchema } from './lib/http-schemas.js';
 import { type FailureCounterStore, LoginThrottle, MemoryFailureCounterStore } from './lib/login-throttle.js';
+import { FallbackFailureCounterStore, RedisFailureCounterStore } from './lib/redis-failure-store.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { TokenResponseSchema } from './modules/auth/auth.schemas.js';
 import { createAuthService } from './modules/auth/auth.service.js';
@@ -60,6 +62,32 @@ function makeAjv(options: AjvOptions): Ajv {
   return ajv;
 }
 
+/**
+ * Redis-backed counters when REDIS_URL is set (limits hold across instances), with a fallback
+ * to process memory while Redis is down; plain memory otherwise.
+ */
+function createFailureCounterStore(app: FastifyInstance, config: Config): FailureCounterStore {
+  if (!config.redis) return new MemoryFailureCounterStore();
+  const redis = new Redis(config.redis.url, {
+    // Fail commands at once while disconnected (the fallback answers) instead of queueing them.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2_000,
+    commandTimeout: 1_000,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+  });
+  // Connection errors surface through failed commands (and one log line from the fallback).
+  redis.on('error', () => {});
+  app.addHook('onClose', async () => {
+    redis.disconnect();
+  });
+  return new FallbackFailureCounterStore(
+    new RedisFailureCounterStore(redis, config.redis.keyPrefix),
+    new MemoryFailureCounterStore(),
+    app.log,
+  );
+}
+
 /** Builds the whole application without listening; `server.ts` (or a test) decides what to do with it. */
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const app = Fastify({
@@ -97,7 +125,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     ttlSeconds: config.jwt.accessTokenTtlSeconds,
     clockToleranceSeconds: config.jwt.clockToleranceSeconds,
   });
-  const throttle = new LoginThrottle(deps.failureCounterStore ?? new MemoryFailureCounterStore(), config.loginThrottle);
+  const throttle = new LoginThrottle(deps.failureCounterStore ?? createFailureCounterStore(app, config), config.loginThrottle);
   const auth = createAuthService({
     db: database.db,
     accessTokens,

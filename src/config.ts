@@ -39,6 +39,8 @@ export interface Config {
     readonly windowSeconds: number;
   };
   readonly docsEnabled: boolean;
+  /** Shared counters (login throttling) across instances; null keeps them in process memory. */
+  readonly redis: { readonly url: string; readonly keyPrefix: string } | null;
 }
 
 export class ConfigError extends Error {
@@ -161,6 +163,7 @@ export function loadConfig(env: Env = readEnvironment()): Config {
       windowSeconds: duration('LOGIN_THROTTLE_WINDOW', '15m'),
     },
     docsEnabled: bool('DOCS_ENABLED', true),
+    redis: parseRedis(str('REDIS_URL', ''), str('REDIS_KEY_PREFIX', 'gatehouse:'), problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
@@ -180,6 +183,12 @@ function parseDatabaseUrl(raw: string, env: Env, problems: string[]): DatabaseCo
   }
   problems.push('DATABASE_URL must start with sqlite: or postgres://');
   return { kind: 'sqlite', path: resolve('./data/gatehouse.db') };
+}
+
+function parseRedis(url: string, keyPrefix: string, problems: string[]): Config['redis'] {
+  if (url === '') return null;
+  if (!/^rediss?:\/\/[^\s]+$/.test(url)) problems.push('REDIS_URL must look like redis://host:6379 or rediss://…');
+  return { url, keyPrefix };
 }
 
 function parseTrustProxy(raw: string, problems: string[]): TrustProxy {

@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
 import type { DatabaseConfig } from '../config.js';
 import type { DB, Db } from './database.js';
 import { migrationProvider } from './migrations/index.js';
@@ -14,11 +15,9 @@ export interface Database {
   close(): Promise<void>;
 }
 
-/** Opens the database named by config (SQLite file for now; PostgreSQL is reserved). */
+/** Opens the database named by config: a SQLite file, or a PostgreSQL pool. */
 export function createDatabase(config: DatabaseConfig): Database {
-  if (config.kind === 'postgres') {
-    throw new Error('DATABASE_URL=postgres:// is not supported yet; use sqlite:<path>');
-  }
+  if (config.kind === 'postgres') return createPostgres(config.url, config.poolSize);
   if (config.path !== ':memory:') mkdirSync(dirname(config.path), { recursive: true });
   const sqlite = new SQLite(config.path, { fileMustExist: false });
   // WAL lets readers run beside the single writer; NORMAL sync in WAL mode survives a process
@@ -32,6 +31,37 @@ export function createDatabase(config: DatabaseConfig): Database {
   return {
     db,
     dialect: 'sqlite',
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+function createPostgres(url: string, poolSize: number): Database {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    // Fail fast while the server is unreachable (→ 503) instead of queueing requests forever.
+    connectionTimeoutMillis: 3_000,
+    idleTimeoutMillis: 30_000,
+    statement_timeout: 10_000,
+    query_timeout: 15_000,
+  });
+  // An idle client dying (server restart, network cut) is reported here; without a listener
+  // Node would crash the process. The next query simply gets a fresh connection.
+  pool.on('error', () => {});
+  // The same for a client that is checked out when its connection dies: its query rejects
+  // (→ 503) but the client also emits 'error', which must not become an uncaught exception.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    dialect: 'postgres',
     async ping() {
       await sql`select 1`.execute(db);
     },

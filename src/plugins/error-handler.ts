@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { isDatabaseUnavailable } from '../db/errors.js';
 import { AppError, ERROR_CODES, type ErrorCode, type FieldError } from '../errors.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -76,7 +77,7 @@ function toProblem(error: FastifyError | AppError | Error): { problem: Problem; 
   if (status === 413) return { problem: problemFor('PAYLOAD_TOO_LARGE', 'The request body is larger than the server accepts.') };
   if (status === 415) return { problem: problemFor('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json.') };
   if (status === 429) return { problem: problemFor('RATE_LIMITED', 'Too many requests; try again later.') };
-  if (status === 503 || isUnavailable(error)) {
+  if (status === 503 || isDatabaseUnavailable(error)) {
     return {
       problem: problemFor('UNAVAILABLE', 'The service is temporarily unavailable; try again shortly.'),
       headers: { 'retry-after': '5' },
@@ -86,30 +87,6 @@ function toProblem(error: FastifyError | AppError | Error): { problem: Problem; 
     return { problem: problemFor('VALIDATION_FAILED', 'The request is invalid.', 400) };
   }
   return { problem: problemFor('INTERNAL', 'An unexpected error occurred; it has been logged.') };
-}
-
-/** Database connection and lock failures are an outage, not a bug: answer 503. */
-function isUnavailable(error: Error): boolean {
-  // Kysely's answer once the pool is closed (shutdown in progress): an outage, not a bug.
-  if (error.message === 'driver has already been destroyed') return true;
-  const code = (error as { code?: unknown }).code;
-  return (
-    typeof code === 'string' &&
-    [
-      'SQLITE_BUSY',
-      'SQLITE_LOCKED',
-      'SQLITE_CANTOPEN',
-      'SQLITE_IOERR',
-      'SQLITE_FULL',
-      'ECONNREFUSED',
-      'ECONNRESET',
-      'ETIMEDOUT',
-      '57P01',
-      '57P03',
-      '08006',
-      '08001',
-    ].some((c) => code === c || code.startsWith(`${c}_`))
-  );
 }
 
 function validationPath(context: string | undefined, instancePath: string, params: Record<string, unknown>): string {

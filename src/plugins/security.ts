@@ -3,6 +3,20 @@ import helmet from '@fastify/helmet';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
+import { validationFailed } from '../errors.js';
+
+const nulRejected = (where: string) =>
+  validationFailed(`The request ${where} contains a NUL character.`, [{ path: '/', message: 'must not contain U+0000' }]);
+
+/** True if any string (or key) inside a parsed JSON value contains U+0000. */
+function containsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (Array.isArray(value)) return value.some(containsNul);
+  if (value !== null && typeof value === 'object') {
+    return Object.entries(value).some(([key, v]) => key.includes('\u0000') || containsNul(v));
+  }
+  return false;
+}
 
 /**
  * Security headers, the CORS allow-list, JSON-only bodies and no caching of API answers.
@@ -33,7 +47,17 @@ export const securityPlugin = fp<{ config: Config }>(
     app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
       // Clients often send the JSON content type on body-less POSTs (logout); that is not malformed.
       if (body === '') return done(null, undefined);
-      return parseJson(request, body as string, done);
+      return parseJson(request, body as string, (err, value) => {
+        if (err) return done(err, undefined);
+        if (containsNul(value)) return done(nulRejected('body'), undefined);
+        return done(null, value);
+      });
+    });
+
+    // NUL (U+0000) cannot be stored in PostgreSQL text and has no business in names or
+    // titles; refusing it everywhere keeps both databases answering the same 400.
+    app.addHook('onRequest', async (request) => {
+      if (/%00/i.test(request.url)) throw nulRejected('query or path');
     });
 
     // Tokens and personal data must never sit in a shared or browser cache.

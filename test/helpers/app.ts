@@ -4,10 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
 import { buildApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import type { DB } from '../../src/db/database.js';
+import { createPostgresDatabase } from './postgres.js';
 
 export const STRONG_PASSWORD = 'correct horse battery staple';
 
@@ -19,20 +21,38 @@ export interface TestContext {
   close(): Promise<void>;
 }
 
-/** A real app on a fresh SQLite file in a temp folder, configured through loadConfig(). */
+/** Which database this run's route tests use: the vitest project sets it (sqlite | postgres). */
+export const TEST_DB = process.env.GATEHOUSE_TEST_DB === 'postgres' ? 'postgres' : 'sqlite';
+
+/**
+ * A real app on a fresh database (a SQLite file in a temp folder, or a new PostgreSQL
+ * database), configured through loadConfig() like production.
+ */
 export async function createTestApp(env: Record<string, string> = {}): Promise<TestContext> {
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
-  const dbPath = join(dir, 'test.db');
+  const cleanups: (() => Promise<void> | void)[] = [];
+  let databaseUrl: string;
+  let db: Kysely<DB>;
+  if (TEST_DB === 'postgres') {
+    const database = await createPostgresDatabase();
+    cleanups.push(() => database.drop());
+    databaseUrl = database.url;
+    db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: database.url, max: 2 }) }) });
+  } else {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const dbPath = join(dir, 'test.db');
+    databaseUrl = `sqlite:${dbPath}`;
+    db = new Kysely<DB>({ dialect: new SqliteDialect({ database: new SQLite(dbPath) }) });
+  }
   const config = loadConfig({
     NODE_ENV: 'test',
     JWT_SECRET: randomBytes(48).toString('base64url'),
-    DATABASE_URL: `sqlite:${dbPath}`,
+    DATABASE_URL: databaseUrl,
     LOG_LEVEL: 'silent',
     ...env,
   });
   const app = await buildApp(config, { logger: false });
   await app.ready();
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: new SQLite(dbPath) }) });
   return {
     app,
     config,
@@ -40,7 +60,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     async close() {
       await app.close();
       await db.destroy();
-      rmSync(dir, { recursive: true, force: true });
+      for (const cleanup of cleanups.reverse()) await cleanup();
     },
   };
 }

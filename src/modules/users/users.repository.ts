@@ -1,5 +1,6 @@
 import type { Kysely, Transaction, Updateable } from 'kysely';
 import type { DB, UsersTable } from '../../db/database.js';
+import { isPostgres } from '../../db/dialect.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import { afterCursor, containsInsensitive } from '../../db/sql-helpers.js';
 import { UniqueViolation } from '../../errors.js';
@@ -46,16 +47,17 @@ export async function deleteUser(db: Executor, id: string): Promise<boolean> {
   return result.numDeletedRows > 0n;
 }
 
-/** Active admins other than `exceptId`: the LAST_ADMIN rule counts these. */
+/**
+ * Active admins other than `exceptId`: the LAST_ADMIN rule counts these. Call inside the
+ * transaction that changes the admin. On PostgreSQL the admin rows are locked (FOR UPDATE):
+ * under READ COMMITTED two concurrent demotions would otherwise each still see the other admin
+ * and both succeed. SQLite already serialises writing transactions.
+ */
 export async function countOtherActiveAdmins(db: Executor, exceptId: string): Promise<number> {
-  const row = await db
-    .selectFrom('users')
-    .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
-    .where('role', '=', 'admin')
-    .where('disabled', '=', 0)
-    .where('id', '!=', exceptId)
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
+  let query = db.selectFrom('users').select('id').where('role', '=', 'admin').where('disabled', '=', 0);
+  if (isPostgres(db)) query = query.forUpdate();
+  const admins = await query.execute();
+  return admins.filter((admin) => admin.id !== exceptId).length;
 }
 
 /** A keyset page of users ordered by (created_at, id); `limit + 1` rows signal a next page. */
