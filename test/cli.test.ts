@@ -1,20 +1,16 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { runCli, startServerProcess } from './helpers/processes.js';
 
 // These run the built binary (npm test builds first), as an operator would.
-const CLI = join(import.meta.dirname, '..', 'dist', 'cli.js');
-const SERVER = join(import.meta.dirname, '..', 'dist', 'server.js');
 const PASSWORD = 'correct horse battery staple';
 
 function environment(extra: Record<string, string> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-cli-'));
   return {
-    PATH: process.env.PATH ?? '',
     NODE_ENV: 'test',
     JWT_SECRET: randomBytes(48).toString('base64url'),
     DATABASE_URL: `sqlite:${join(dir, 'cli.db')}`,
@@ -22,47 +18,7 @@ function environment(extra: Record<string, string> = {}) {
   };
 }
 
-const run = (args: string[], env: Record<string, string>, input?: string) =>
-  spawnSync(process.execPath, [CLI, ...args], { env, input, encoding: 'utf8', cwd: tmpdir() });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-const children: ChildProcess[] = [];
-afterAll(() => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-});
-
-async function startServer(env: Record<string, string>) {
-  const port = await freePort();
-  const started = performance.now();
-  const child = spawn(process.execPath, [SERVER], { env: { ...env, PORT: String(port), LOG_LEVEL: 'info' }, cwd: tmpdir() });
-  children.push(child);
-  let logs = '';
-  child.stdout?.on('data', (d) => {
-    logs += d;
-  });
-  child.stderr?.on('data', (d) => {
-    logs += d;
-  });
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(`${base}/healthz`)).ok) break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-  const coldStartMs = performance.now() - started;
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, base, coldStartMs, exited, logs: () => logs };
-}
+const run = runCli;
 
 describe('gatehouse CLI', () => {
   it('user create --admin, set-role and migrate work against the configured database', async () => {
@@ -111,9 +67,11 @@ describe('gatehouse CLI', () => {
 describe('server process', () => {
   it('serves, logs JSON with request ids and no secrets, and shuts down gracefully on SIGTERM', async () => {
     const env = environment();
-    const server = await startServer(env);
-    expect(server.coldStartMs).toBeLessThan(5000);
-    console.log(`cold start to first /healthz: ${Math.round(server.coldStartMs)} ms`);
+    const started = performance.now();
+    const server = await startServerProcess({ ...env, LOG_LEVEL: 'info' });
+    const coldStartMs = performance.now() - started;
+    expect(coldStartMs).toBeLessThan(5000);
+    console.log(`cold start to first /healthz: ${Math.round(coldStartMs)} ms`);
 
     const register = (i: number) =>
       fetch(`${server.base}/auth/register`, {
