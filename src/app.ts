@@ -20,6 +20,8 @@ import { bucketlistsRoutes } from './modules/bucketlists/bucketlists.routes.js';
 import { BucketlistSchema, ItemSchema } from './modules/bucketlists/bucketlists.schemas.js';
 import { createBucketlistsService } from './modules/bucketlists/bucketlists.service.js';
 import { healthRoutes } from './modules/health/health.routes.js';
+import { keysRoutes } from './modules/keys/keys.routes.js';
+import { createKeyRing } from './modules/keys/keys.service.js';
 import { usersRoutes } from './modules/users/users.routes.js';
 import { UserSchema } from './modules/users/users.schemas.js';
 import { createUsersService } from './modules/users/users.service.js';
@@ -118,13 +120,17 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   if (!deps.database) app.addHook('onClose', async () => database.close());
   await migrateToLatest(database.db);
 
-  const accessTokens = createAccessTokenService({
-    secret: config.jwt.secret,
-    issuer: config.jwt.issuer,
-    audience: config.jwt.audience,
-    ttlSeconds: config.jwt.accessTokenTtlSeconds,
-    clockToleranceSeconds: config.jwt.clockToleranceSeconds,
-  });
+  const keyRing = await createKeyRing(config, database.db, app.log);
+  app.addHook('onClose', async () => keyRing.close());
+  const accessTokens = createAccessTokenService(
+    {
+      issuer: config.jwt.issuer,
+      audience: config.jwt.audience,
+      ttlSeconds: config.jwt.accessTokenTtlSeconds,
+      clockToleranceSeconds: config.jwt.clockToleranceSeconds,
+    },
+    keyRing,
+  );
   const throttle = new LoginThrottle(deps.failureCounterStore ?? createFailureCounterStore(app, config), config.loginThrottle);
   const auth = createAuthService({
     db: database.db,
@@ -141,6 +147,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   await app.register(healthRoutes, { ping: () => database.ping() });
   await app.register(authRoutes, { auth, users });
+  await app.register(keysRoutes, { keyRing, issuer: config.jwt.issuer });
   await app.register(usersRoutes, { users });
   await app.register(booksRoutes, { books: createBooksService(database.db) });
   await app.register(bucketlistsRoutes, { bucketlists: createBucketlistsService(database.db) });

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { createDatabase, migrateToLatest } from './db/create-db.js';
 import { AppError } from './errors.js';
+import { createKeyRing } from './modules/keys/keys.service.js';
 import { findUserByEmail } from './modules/users/users.repository.js';
 import { createUsersService } from './modules/users/users.service.js';
 import { startServer } from './server.js';
@@ -17,6 +18,9 @@ Usage:
                                        create a user; without --password (or with -) the
                                        password is read from standard input
   gatehouse user set-role --email E --role admin|user
+  gatehouse keys rotate                make a new signing key (EdDSA/ES256/RS256 key store);
+                                       the previous key keeps verifying for one access TTL
+  gatehouse keys list                  show the published keys (kid, algorithm)
   gatehouse help
 
 Configuration comes from the environment and .env (see README).`;
@@ -35,6 +39,9 @@ export async function runCli(argv: string[]): Promise<number> {
           process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
           return 0;
         });
+      case 'keys':
+        if (sub === 'rotate' || sub === 'list') return await keysCommand(sub);
+        break;
       case 'user':
         if (sub === 'create') return await createUser(argv.slice(2));
         if (sub === 'set-role') return await setRole(argv.slice(2));
@@ -106,6 +113,30 @@ async function setRole(args: string[]): Promise<number> {
     const updated = await createUsersService(database.db).updateUser({ id: 'cli', role: 'admin', sessionId: 'cli' }, user.id, { role });
     process.stdout.write(`${updated.email} is now ${updated.role}\n`);
     return 0;
+  });
+}
+
+async function keysCommand(action: 'rotate' | 'list'): Promise<number> {
+  const config = loadConfig();
+  return withDatabase(config, async (database) => {
+    await migrateToLatest(database.db);
+    const log = { info: () => {}, warn: (_o: object, m: string) => process.stderr.write(`warning: ${m}\n`) };
+    const ring = await createKeyRing(config, database.db, log);
+    try {
+      if (action === 'rotate') {
+        const key = await ring.rotate();
+        process.stdout.write(
+          `new signing key ${key.kid} (${key.algorithm}); instances pick it up within ${config.jwt.keyReloadIntervalSeconds}s\n`,
+        );
+      } else {
+        for (const jwk of ring.publicJwks())
+          process.stdout.write(`${jwk.kid}\t${jwk.alg}${jwk.kid === ring.current().kid ? '\tcurrent' : ''}\n`);
+        if (ring.algorithm === 'HS256') process.stdout.write('HS256: the key is JWT_SECRET; no public keys are published\n');
+      }
+      return 0;
+    } finally {
+      ring.close();
+    }
   });
 }
 

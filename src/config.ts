@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { dirname, join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { parseDurationSeconds } from './lib/durations.js';
+import { publicJwkFromPrivatePem, SIGNING_ALGORITHMS, type SigningAlgorithm } from './lib/signing-keys.js';
 import { isWeakJwtSecret } from './lib/weak-secrets.js';
 
 export type DatabaseConfig = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; poolSize: number };
@@ -18,8 +19,18 @@ export interface Config {
   readonly host: string;
   readonly database: DatabaseConfig;
   readonly jwt: {
+    readonly algorithm: SigningAlgorithm;
+    /** HS256 key (its UTF-8 bytes); empty with the asymmetric algorithms. */
     readonly secret: string;
     readonly secretSource: SecretSource;
+    /** A fixed asymmetric signing key (PEM); null means keys live in the database key store. */
+    readonly privateKeyPem: string | null;
+    /** Encrypts the key store's private keys at rest; empty unless the key store is used. */
+    readonly keyEncryptionSecret: string;
+    /** Automatic rotation of key-store keys; 0 = only `gatehouse keys rotate`. */
+    readonly keyRotationIntervalSeconds: number;
+    /** How often each instance re-reads the key store (picks up rotations without a restart). */
+    readonly keyReloadIntervalSeconds: number;
     readonly secretWarning: string | null;
     readonly issuer: string;
     readonly audience: string;
@@ -135,7 +146,22 @@ export function loadConfig(env: Env = readEnvironment()): Config {
   const issuer = str('JWT_ISSUER', 'gatehouse');
   const audience = str('JWT_AUDIENCE', 'gatehouse-api');
 
-  const secret = resolveJwtSecret(env.JWT_SECRET, { production, database, problems });
+  const algorithmRaw = str('JWT_ALGORITHM', 'HS256');
+  const algorithm = (SIGNING_ALGORITHMS as readonly string[]).includes(algorithmRaw) ? (algorithmRaw as SigningAlgorithm) : 'HS256';
+  if (algorithm !== algorithmRaw) problems.push(`JWT_ALGORITHM must be one of ${SIGNING_ALGORITHMS.join(', ')} (got "${algorithmRaw}")`);
+  const secretCtx = { production, database, problems };
+  // HS256 signs with JWT_SECRET. The asymmetric algorithms sign with a configured PEM key, or
+  // with keys kept in the database, encrypted under KEY_ENCRYPTION_SECRET.
+  const secret: ResolvedSecret =
+    algorithm === 'HS256'
+      ? resolveSecret('JWT_SECRET', 'jwt-secret', env.JWT_SECRET, secretCtx)
+      : { value: '', source: 'env', warning: null };
+  const privateKeyPem = readPrivateKey(env, algorithm, problems);
+  const keyEncryption: ResolvedSecret =
+    algorithm !== 'HS256' && !privateKeyPem
+      ? resolveSecret('KEY_ENCRYPTION_SECRET', 'key-encryption-secret', env.KEY_ENCRYPTION_SECRET, secretCtx)
+      : { value: '', source: 'env', warning: null };
+  const keyRotationIntervalSeconds = str('JWT_KEY_ROTATION_INTERVAL', '0') === '0' ? 0 : duration('JWT_KEY_ROTATION_INTERVAL', '30d');
 
   const config: Config = {
     nodeEnv,
@@ -143,9 +169,14 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     host,
     database,
     jwt: {
+      algorithm,
       secret: secret.value,
       secretSource: secret.source,
-      secretWarning: secret.warning,
+      secretWarning: [secret.warning, keyEncryption.warning].filter(Boolean).join('; ') || null,
+      privateKeyPem,
+      keyEncryptionSecret: keyEncryption.value,
+      keyRotationIntervalSeconds,
+      keyReloadIntervalSeconds: duration('JWT_KEY_RELOAD_INTERVAL', '30s'),
       issuer,
       audience,
       accessTokenTtlSeconds,
@@ -208,32 +239,38 @@ interface ResolvedSecret {
   warning: string | null;
 }
 
-function resolveJwtSecret(
+/**
+ * A secret from the environment, checked for length and (in production) weakness; outside
+ * production a missing one is generated once into `<data dir>/<fileName>` (mode 0600).
+ */
+function resolveSecret(
+  name: string,
+  fileName: string,
   raw: string | undefined,
   ctx: { production: boolean; database: DatabaseConfig; problems: string[] },
 ): ResolvedSecret {
   const { production, database, problems } = ctx;
   if (raw !== undefined && raw !== '') {
     if (Buffer.byteLength(raw, 'utf8') < MIN_SECRET_BYTES) {
-      problems.push(`JWT_SECRET must be at least ${MIN_SECRET_BYTES} bytes; generate one with: openssl rand -base64 48`);
+      problems.push(`${name} must be at least ${MIN_SECRET_BYTES} bytes; generate one with: openssl rand -base64 48`);
     } else if (isWeakJwtSecret(raw)) {
-      const message = 'JWT_SECRET is a placeholder or a well-known weak secret; generate one with: openssl rand -base64 48';
+      const message = `${name} is a placeholder or a well-known weak secret; generate one with: openssl rand -base64 48`;
       if (production) problems.push(message);
       else return { value: raw, source: 'env', warning: message };
     }
     return { value: raw, source: 'env', warning: null };
   }
   if (production) {
-    problems.push('JWT_SECRET is required when NODE_ENV=production (at least 32 random bytes: openssl rand -base64 48)');
+    problems.push(`${name} is required when NODE_ENV=production (at least 32 random bytes: openssl rand -base64 48)`);
     return { value: '', source: 'env', warning: null };
   }
   const dir = database.kind === 'sqlite' && database.path !== ':memory:' ? dirname(database.path) : resolve('./data');
-  const file = join(dir, 'jwt-secret');
+  const file = join(dir, fileName);
   try {
     if (existsSync(file)) {
       const value = readFileSync(file, 'utf8').trim();
       if (Buffer.byteLength(value, 'utf8') >= MIN_SECRET_BYTES) {
-        return { value, source: 'existing-file', warning: `JWT_SECRET not set; using the development secret kept in ${file}` };
+        return { value, source: 'existing-file', warning: `${name} not set; using the development secret kept in ${file}` };
       }
     }
     mkdirSync(dir, { recursive: true });
@@ -243,12 +280,34 @@ function resolveJwtSecret(
     return {
       value,
       source: 'generated-file',
-      warning: `JWT_SECRET not set; generated a development secret in ${file} (set JWT_SECRET in production)`,
+      warning: `${name} not set; generated a development secret in ${file} (set ${name} in production)`,
     };
   } catch (err) {
-    problems.push(`JWT_SECRET not set and the development secret file ${file} could not be written: ${(err as Error).message}`);
+    problems.push(`${name} not set and the development secret file ${file} could not be written: ${(err as Error).message}`);
     return { value: '', source: 'env', warning: null };
   }
+}
+
+/** The private key given as PEM text (JWT_PRIVATE_KEY) or file (JWT_PRIVATE_KEY_FILE), if any. */
+function readPrivateKey(env: Env, algorithm: SigningAlgorithm, problems: string[]): string | null {
+  const inline = env.JWT_PRIVATE_KEY?.trim();
+  const file = env.JWT_PRIVATE_KEY_FILE?.trim();
+  if (!inline && !file) return null;
+  if (algorithm === 'HS256') {
+    problems.push('JWT_PRIVATE_KEY(_FILE) needs JWT_ALGORITHM=EdDSA, ES256 or RS256');
+    return null;
+  }
+  let pem: string;
+  try {
+    pem = inline ? inline.replaceAll('\\n', '\n') : readFileSync(file as string, 'utf8');
+    publicJwkFromPrivatePem(pem, algorithm);
+  } catch (err) {
+    problems.push(
+      `JWT_PRIVATE_KEY${inline ? '' : '_FILE'} is not a usable ${algorithm} private key (PKCS#8 PEM): ${(err as Error).message}`,
+    );
+    return null;
+  }
+  return pem;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -67,6 +67,16 @@ export interface BucketlistItemsTable {
   updated_at: string;
 }
 
+export interface SigningKeysTable {
+  kid: string;
+  algorithm: string;
+  /** The public JWK as JSON text. */
+  public_jwk: string;
+  /** `v1.<iv>.<tag>.<ciphertext>`: AES-256-GCM under KEY_ENCRYPTION_SECRET, kid as AAD. */
+  private_key: string;
+  created_at: string;
+}
+
 export interface DB {
   users: UsersTable;
   sessions: SessionsTable;
@@ -74,6 +84,7 @@ export interface DB {
   books: BooksTable;
   bucketlists: BucketlistsTable;
   bucketlist_items: BucketlistItemsTable;
+  signing_keys: SigningKeysTable;
 }
 
 export type Db = Kysely<DB>;

@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
 import { createSigner, createVerifier, TokenError } from 'fast-jwt';
 import { AppError } from '../errors.js';
 import { newId } from './ids.js';
+import type { KeyMaterial, KeyRing } from './signing-keys.js';
 
 export interface AccessTokenOptions {
-  secret: string;
   issuer: string;
   audience: string;
   ttlSeconds: number;
@@ -21,68 +20,107 @@ export interface AccessTokenClaims {
 
 /** RFC 9068 media type for JWT access tokens; checked so an ID token or other JWT is refused. */
 export const ACCESS_TOKEN_TYP = 'at+jwt';
-export const ACCESS_TOKEN_ALGORITHM = 'HS256';
 
 /** Tokens longer than this are refused before any parsing, so huge headers cost nothing. */
 export const MAX_ACCESS_TOKEN_LENGTH = 4096;
-const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const JWS_COMPACT = /^([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 export interface AccessTokenService {
-  readonly kid: string;
   readonly ttlSeconds: number;
   sign(subject: { userId: string; sessionId: string }): string;
-  verify(token: string): AccessTokenClaims;
+  verify(token: string): Promise<AccessTokenClaims>;
 }
 
 const invalid = (detail: string) => new AppError('TOKEN_INVALID', detail);
 
+type Verifier = (token: string) => Record<string, unknown>;
+type Signer = (payload: Record<string, unknown>) => string;
+
 /**
- * Signs and strictly verifies access tokens. The signer and verifier are built once (not per
- * request); the verifier pins HS256, requires every claim we issue, checks `typ`, `iss` and
- * `aud`, and keeps a bounded cache of verified tokens (entries never outlive `exp`).
+ * Signs and strictly verifies access tokens with the keys of a key ring. Each key gets its own
+ * signer and verifier, built once (not per request): the verifier pins that key's algorithm,
+ * so a token whose header names another algorithm, or an HS256 token "signed" with a published
+ * public key, is refused. It requires every claim we issue, checks typ, iss and aud, and keeps
+ * a bounded cache of verified tokens (entries never outlive exp).
  */
-export function createAccessTokenService(options: AccessTokenOptions): AccessTokenService {
-  // The kid names the key without revealing it: a truncated hash, stable across restarts.
-  const kid = createHash('sha256').update(`gatehouse-kid:${options.secret}`).digest('base64url').slice(0, 16);
+export function createAccessTokenService(options: AccessTokenOptions, keys: KeyRing): AccessTokenService {
   const toleranceMs = options.clockToleranceSeconds * 1000;
+  const signers = new Map<string, Signer>();
+  const verifiers = new Map<string, Verifier>();
+  // Header segment → kid, so the hot path decodes each distinct header once.
+  const kidOfHeader = new Map<string, string | null>();
 
-  const signer = createSigner({
-    key: options.secret,
-    algorithm: ACCESS_TOKEN_ALGORITHM,
-    iss: options.issuer,
-    aud: options.audience,
-    expiresIn: options.ttlSeconds * 1000,
-    kid,
-    header: { alg: ACCESS_TOKEN_ALGORITHM, typ: ACCESS_TOKEN_TYP },
-  });
+  function signerFor(key: KeyMaterial): Signer {
+    let signer = signers.get(key.kid);
+    if (!signer) {
+      signer = createSigner({
+        key: key.signingKey as string,
+        algorithm: key.algorithm,
+        iss: options.issuer,
+        aud: options.audience,
+        expiresIn: options.ttlSeconds * 1000,
+        kid: key.kid,
+        header: { alg: key.algorithm, typ: ACCESS_TOKEN_TYP },
+      }) as Signer;
+      signers.set(key.kid, signer);
+    }
+    return signer;
+  }
 
-  const verifier = createVerifier({
-    key: options.secret,
-    algorithms: [ACCESS_TOKEN_ALGORITHM],
-    allowedIss: options.issuer,
-    allowedAud: options.audience,
-    requiredClaims: ['iss', 'aud', 'sub', 'sid', 'iat', 'exp', 'jti'],
-    checkTyp: ACCESS_TOKEN_TYP,
-    clockTolerance: toleranceMs,
-    // Defence in depth: even a token we signed cannot live longer than the configured TTL.
-    maxAge: options.ttlSeconds * 1000 + toleranceMs,
-    cache: 10_000,
-    cacheTTL: 60_000,
-  });
+  function verifierFor(key: KeyMaterial): Verifier {
+    let verifier = verifiers.get(key.kid);
+    if (!verifier) {
+      verifier = createVerifier({
+        key: key.verificationKey,
+        algorithms: [key.algorithm],
+        allowedIss: options.issuer,
+        allowedAud: options.audience,
+        requiredClaims: ['iss', 'aud', 'sub', 'sid', 'iat', 'exp', 'jti'],
+        checkTyp: ACCESS_TOKEN_TYP,
+        clockTolerance: toleranceMs,
+        // Defence in depth: even a token we signed cannot live longer than the configured TTL.
+        maxAge: options.ttlSeconds * 1000 + toleranceMs,
+        cache: 10_000,
+        cacheTTL: 60_000,
+      }) as Verifier;
+      verifiers.set(key.kid, verifier);
+    }
+    return verifier;
+  }
+
+  function kidOf(headerSegment: string): string | null {
+    let kid = kidOfHeader.get(headerSegment);
+    if (kid === undefined) {
+      try {
+        const header: unknown = JSON.parse(Buffer.from(headerSegment, 'base64url').toString('utf8'));
+        const value = header && typeof header === 'object' ? (header as { kid?: unknown }).kid : undefined;
+        kid = typeof value === 'string' && value.length <= 200 ? value : null;
+      } catch {
+        kid = null;
+      }
+      // Bounded: forged tokens with endless distinct headers cannot grow it without limit.
+      if (kidOfHeader.size >= 1000) kidOfHeader.clear();
+      kidOfHeader.set(headerSegment, kid);
+    }
+    return kid;
+  }
 
   return {
-    kid,
     ttlSeconds: options.ttlSeconds,
     sign({ userId, sessionId }) {
-      return signer({ sub: userId, sid: sessionId, jti: newId() });
+      return signerFor(keys.current())({ sub: userId, sid: sessionId, jti: newId() });
     },
-    verify(token) {
-      if (token.length > MAX_ACCESS_TOKEN_LENGTH || !JWS_COMPACT.test(token)) {
-        throw invalid('The access token is malformed.');
-      }
+    async verify(token) {
+      const match = token.length > MAX_ACCESS_TOKEN_LENGTH ? null : JWS_COMPACT.exec(token);
+      if (!match) throw invalid('The access token is malformed.');
+      const kid = kidOf(match[1] as string);
+      if (kid === null) throw invalid('The access token is invalid.');
+      // Every token carries the kid of the key that signed it; an unknown kid never verifies.
+      const key = keys.find(kid) ?? (await keys.findAfterReload(kid));
+      if (!key) throw invalid('The access token is invalid.');
       let payload: Record<string, unknown>;
       try {
-        payload = verifier(token) as Record<string, unknown>;
+        payload = verifierFor(key)(token);
       } catch (err) {
         if (err instanceof TokenError && err.code === TokenError.codes.expired) {
           throw new AppError('TOKEN_EXPIRED', 'The access token has expired; refresh it.');

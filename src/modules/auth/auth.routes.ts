@@ -4,21 +4,13 @@ import { problems } from '../../lib/http-schemas.js';
 import { normalizeBodyFields } from '../../lib/normalize-body.js';
 import { UserSchema } from '../users/users.schemas.js';
 import type { UsersService } from '../users/users.service.js';
-import {
-  ChangePasswordBody,
-  JwksResponse,
-  LoginBody,
-  RefreshBody,
-  RegisterBody,
-  RegisterResponse,
-  TokenResponseSchema,
-} from './auth.schemas.js';
+import { ChangePasswordBody, LoginBody, RefreshBody, RegisterBody, RegisterResponse, TokenResponseSchema } from './auth.schemas.js';
 import type { AuthService } from './auth.service.js';
 
 const bearer = [{ bearerAuth: [] }];
 const tags = ['Auth'];
 
-/** /auth/* and the JWKS document. */
+/** /auth/*: sign-up, sign-in and the session lifecycle. */
 export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; users: UsersService }> = async (app, { auth, users }) => {
   app.post(
     '/auth/register',
@@ -128,20 +120,4 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; users: U
       },
     );
   });
-
-  app.get(
-    '/.well-known/jwks.json',
-    {
-      schema: {
-        tags,
-        summary: 'Public signing keys (JWK Set)',
-        description: 'Empty with HS256: a shared secret is never published.',
-        response: { 200: JwksResponse },
-      },
-    },
-    async (_request, reply) => {
-      reply.header('cache-control', 'public, max-age=300');
-      return { keys: [] };
-    },
-  );
 };

@@ -42,7 +42,3 @@ export const TokenResponseSchema = Type.Object(
 );
 
 export const RegisterResponse = Type.Object({ user: Type.Ref(UserSchema) });
-
-export const JwksResponse = Type.Object({
-  keys: Type.Array(Type.Object({}, { additionalProperties: true })),
-});

@@ -153,7 +153,7 @@ export function createAuthService(deps: AuthServiceDeps) {
    */
   async function authenticate(authorization: string | undefined): Promise<Actor & { email: string }> {
     const token = bearerToken(authorization);
-    const claims = accessTokens.verify(token);
+    const claims = await accessTokens.verify(token);
     const user = await repo.findLiveSessionUser(db, claims.sid, claims.sub, nowIso());
     if (!user || user.disabled === 1) throw invalidToken();
     return { id: user.id, role: user.role, email: user.email, sessionId: claims.sid };
