@@ -26,6 +26,31 @@ export interface FieldError {
   message: string;
 }
 
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/** The RFC 9457 body every error answer carries. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  errors?: FieldError[];
+}
+
+/** Builds the problem+json body for an error code; `type` is a stable URN per code. */
+export function problemFor(code: ErrorCode, detail: string, status: number = ERROR_CODES[code].status, errors?: FieldError[]): Problem {
+  const problem: Problem = {
+    type: `urn:gatehouse:problem:${code.toLowerCase().replaceAll('_', '-')}`,
+    title: ERROR_CODES[code].title,
+    status,
+    detail,
+    code,
+  };
+  if (errors) problem.errors = errors;
+  return problem;
+}
+
 /** An error the API answers with on purpose: a stable code, its status and a safe detail. */
 export class AppError extends Error {
   readonly status: number;

@@ -1,33 +1,9 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { isDatabaseUnavailable } from '../db/errors.js';
-import { AppError, ERROR_CODES, type ErrorCode, type FieldError } from '../errors.js';
+import { AppError, PROBLEM_CONTENT_TYPE, type Problem, problemFor } from '../errors.js';
 
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 export const AUTH_REALM = 'Bearer realm="gatehouse"';
-
-/** The RFC 9457 body every error answer carries. */
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: ErrorCode;
-  errors?: FieldError[];
-}
-
-/** Builds the problem+json body for an error code; `type` is a stable URN per code. */
-export function problemFor(code: ErrorCode, detail: string, status: number = ERROR_CODES[code].status, errors?: FieldError[]): Problem {
-  const problem: Problem = {
-    type: `urn:gatehouse:problem:${code.toLowerCase().replaceAll('_', '-')}`,
-    title: ERROR_CODES[code].title,
-    status,
-    detail,
-    code,
-  };
-  if (errors) problem.errors = errors;
-  return problem;
-}
 
 /** Sends a problem, adding the RFC 6750 challenge to every 401. */
 export function sendProblem(reply: FastifyReply, problem: Problem, headers: Record<string, string> = {}): FastifyReply {

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { problems } from '../../lib/http-schemas.js';
+import { BODY_PROBLEMS, created, noContent, problems, TOKEN_PROBLEMS } from '../../lib/http-schemas.js';
 import { normalizeBodyFields } from '../../lib/normalize-body.js';
 import { UserSchema } from '../users/users.schemas.js';
 import type { UsersService } from '../users/users.service.js';
@@ -19,8 +19,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; users: U
       schema: {
         tags,
         summary: 'Create an account',
+        description:
+          "Email is trimmed and lower-cased. The password (12..128 characters after NFC normalisation) must not be a common one nor contain the email's name. `Location` is the new user's URL. Log in afterwards to get tokens.",
         body: RegisterBody,
-        response: { 201: RegisterResponse, ...problems(400, 409, 413, 415, 429) },
+        response: { 201: created(RegisterResponse, 'Account created'), ...problems(...BODY_PROBLEMS, 'EMAIL_TAKEN') },
       },
     },
     async (request, reply) => {
@@ -36,9 +38,17 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; users: U
       schema: {
         tags,
         summary: 'Sign in with email and password',
-        description: 'Unknown email and wrong password get the same 401. Repeated failures per email or client IP answer 429.',
+        description:
+          'Unknown email and wrong password get the same 401. Repeated failures per email or client IP answer 429. Send the `access_token` as `Authorization: Bearer <token>`.',
         body: LoginBody,
-        response: { 200: TokenResponseSchema, ...problems(400, 401, 413, 415, 429) },
+        response: {
+          200: Type.Ref(TokenResponseSchema, { description: 'Signed in: an access token and a single-use refresh token' }),
+          ...problems(...BODY_PROBLEMS, 'INVALID_CREDENTIALS', {
+            code: 'RATE_LIMITED',
+            detail: 'Too many failed sign-in attempts; try again later.',
+            when: 'too many failed logins for this email or client IP; `Retry-After` says when to retry',
+          }),
+        },
       },
     },
     async (request) => auth.login({ ...request.body, ip: request.ip }),
@@ -52,7 +62,14 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; users: U
         summary: 'Exchange a refresh token for new tokens (rotation)',
         description: 'The presented refresh token dies. Presenting a used one again revokes its whole session.',
         body: RefreshBody,
-        response: { 200: TokenResponseSchema, ...problems(400, 401, 413, 415) },
+        response: {
+          200: Type.Ref(TokenResponseSchema, { description: 'New tokens; the presented refresh token is now dead' }),
+          ...problems(...BODY_PROBLEMS, {
+            code: 'TOKEN_INVALID',
+            detail: 'The refresh token is invalid, expired or revoked.',
+            when: 'unknown, expired, revoked or already used refresh token (presenting a used one revokes its session)',
+          }),
+        },
       },
     },
     async (request) => auth.refresh(request.body.refresh_token),
@@ -68,8 +85,9 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; users: U
         schema: {
           tags,
           summary: 'End the current session',
+          description: "This session's refresh token and every access token of it stop working at once.",
           security: bearer,
-          response: { 204: Type.Null(), ...problems(401) },
+          response: { 204: noContent('Session ended'), ...problems(...TOKEN_PROBLEMS) },
         },
       },
       async (request, reply) => {
@@ -84,8 +102,9 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; users: U
         schema: {
           tags,
           summary: 'End every session of the current user',
+          description: 'Signs the user out everywhere: every refresh and access token of theirs stops working.',
           security: bearer,
-          response: { 204: Type.Null(), ...problems(401) },
+          response: { 204: noContent('Every session ended'), ...problems(...TOKEN_PROBLEMS) },
         },
       },
       async (request, reply) => {
@@ -97,7 +116,13 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; users: U
     authed.get(
       '/auth/me',
       {
-        schema: { tags, summary: 'The signed-in user', security: bearer, response: { 200: Type.Ref(UserSchema), ...problems(401) } },
+        schema: {
+          tags,
+          summary: 'The signed-in user',
+          description: 'The user object (at top level) of the account behind the access token.',
+          security: bearer,
+          response: { 200: Type.Ref(UserSchema, { description: 'The signed-in user' }), ...problems(...TOKEN_PROBLEMS) },
+        },
       },
       async (request) => users.getUser(request.user, request.user.id),
     );
@@ -111,7 +136,20 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; users: U
           description: 'Needs the current password (403 INVALID_CREDENTIALS if wrong). Ends every other session.',
           security: bearer,
           body: ChangePasswordBody,
-          response: { 204: Type.Null(), ...problems(400, 401, 403, 413, 415, 429) },
+          response: {
+            204: noContent('Password changed; every other session ended'),
+            ...problems(
+              ...BODY_PROBLEMS,
+              ...TOKEN_PROBLEMS,
+              {
+                code: 'INVALID_CREDENTIALS',
+                status: 403,
+                detail: 'The current password is incorrect.',
+                when: 'the current password is wrong',
+              },
+              { code: 'RATE_LIMITED', when: 'too many wrong current passwords; `Retry-After` says when to retry' },
+            ),
+          },
         },
       },
       async (request, reply) => {

@@ -22,11 +22,17 @@ export const LoginBody = Type.Object(
 );
 export type LoginBody = Static<typeof LoginBody>;
 
-export const RefreshBody = Type.Object({ refresh_token: Type.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false });
+export const RefreshBody = Type.Object(
+  { refresh_token: Type.String({ minLength: 1, maxLength: 512, description: 'the refresh_token of the last login or refresh' }) },
+  { additionalProperties: false, examples: [{ refresh_token: 'Y3Nk8Qm0f3xH4bq2c9TzLw1pV7eR5uJ6aK0sD8gN2hM' }] },
+);
 
 export const ChangePasswordBody = Type.Object(
   { current_password: AnyPasswordSchema, new_password: NewPasswordSchema },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [{ current_password: 'correct horse battery staple', new_password: 'a much longer passphrase, freshly chosen' }],
+  },
 );
 
 export const TokenResponseSchema = Type.Object(
@@ -41,4 +47,4 @@ export const TokenResponseSchema = Type.Object(
   { $id: 'TokenResponse' },
 );
 
-export const RegisterResponse = Type.Object({ user: Type.Ref(UserSchema) });
+export const RegisterResponse = Type.Object({ user: Type.Ref(UserSchema) }, { description: 'The new account' });

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { problems } from '../../lib/http-schemas.js';
+import { BODY_PROBLEMS, created, noContent, problems, QUERY_PROBLEM, TOKEN_PROBLEMS } from '../../lib/http-schemas.js';
 import { normalizeBodyFields } from '../../lib/normalize-body.js';
 import { BookIdParams, BookPage, BookSchema, CreateBookBody, ListBooksQuery, PatchBookBody } from './books.schemas.js';
 import type { BooksService } from './books.service.js';
@@ -8,6 +8,16 @@ import type { BooksService } from './books.service.js';
 const security = [{ bearerAuth: [] }];
 const tags = ['Books'];
 const trimmed = ['title', 'author', 'isbn'] as const;
+const NO_SUCH_BOOK = { code: 'NOT_FOUND', detail: 'No such book.', when: 'no such book' } as const;
+const NOT_CREATOR = {
+  code: 'FORBIDDEN',
+  detail: 'Only the creator of a book or an admin can change it.',
+  when: 'neither the creator of the book nor an admin',
+} as const;
+const INVALID_BOOK = {
+  code: 'VALIDATION_FAILED',
+  when: 'the body fails its schema, or the ISBN check digit is wrong',
+} as const;
 
 /** /books: the shared catalogue. Every route needs a token. */
 export const booksRoutes: FastifyPluginAsyncTypebox<{ books: BooksService }> = async (app, { books }) => {
@@ -22,7 +32,7 @@ export const booksRoutes: FastifyPluginAsyncTypebox<{ books: BooksService }> = a
         description: 'Ordered by creation; `q` matches title or author (case-insensitive), `author` is exact.',
         security,
         querystring: ListBooksQuery,
-        response: { 200: BookPage, ...problems(400, 401) },
+        response: { 200: BookPage, ...problems(QUERY_PROBLEM, ...TOKEN_PROBLEMS) },
       },
     },
     async (request) => books.listBooks(request.query),
@@ -35,9 +45,13 @@ export const booksRoutes: FastifyPluginAsyncTypebox<{ books: BooksService }> = a
       schema: {
         tags,
         summary: 'Add a book to the catalogue',
+        description: 'The ISBN (ISBN-10 or ISBN-13, hyphens allowed) needs a valid check digit and is stored without hyphens.',
         security,
         body: CreateBookBody,
-        response: { 201: Type.Ref(BookSchema), ...problems(400, 401, 409, 413, 415) },
+        response: {
+          201: created(Type.Ref(BookSchema), 'The new book'),
+          ...problems(...BODY_PROBLEMS, INVALID_BOOK, ...TOKEN_PROBLEMS, 'ISBN_TAKEN'),
+        },
       },
     },
     async (request, reply) => {
@@ -54,7 +68,7 @@ export const booksRoutes: FastifyPluginAsyncTypebox<{ books: BooksService }> = a
         summary: 'Get a book',
         security,
         params: BookIdParams,
-        response: { 200: Type.Ref(BookSchema), ...problems(401, 404) },
+        response: { 200: Type.Ref(BookSchema, { description: 'The book' }), ...problems(...TOKEN_PROBLEMS, NO_SUCH_BOOK) },
       },
     },
     async (request) => books.getBook(request.params.id),
@@ -70,7 +84,10 @@ export const booksRoutes: FastifyPluginAsyncTypebox<{ books: BooksService }> = a
         security,
         params: BookIdParams,
         body: PatchBookBody,
-        response: { 200: Type.Ref(BookSchema), ...problems(400, 401, 403, 404, 409, 413, 415) },
+        response: {
+          200: Type.Ref(BookSchema, { description: 'The updated book' }),
+          ...problems(...BODY_PROBLEMS, INVALID_BOOK, ...TOKEN_PROBLEMS, NOT_CREATOR, NO_SUCH_BOOK, 'ISBN_TAKEN'),
+        },
       },
     },
     async (request) => books.updateBook(request.user, request.params.id, request.body),
@@ -84,7 +101,7 @@ export const booksRoutes: FastifyPluginAsyncTypebox<{ books: BooksService }> = a
         summary: 'Delete a book (creator or admin)',
         security,
         params: BookIdParams,
-        response: { 204: Type.Null(), ...problems(401, 403, 404) },
+        response: { 204: noContent('Book deleted'), ...problems(...TOKEN_PROBLEMS, NOT_CREATOR, NO_SUCH_BOOK) },
       },
     },
     async (request, reply) => {

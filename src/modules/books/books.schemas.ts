@@ -39,7 +39,7 @@ export const ListBooksQuery = Type.Object(
 );
 export type ListBooksQuery = Static<typeof ListBooksQuery>;
 
-export const BookPage = pageOf(Type.Ref(BookSchema));
+export const BookPage = pageOf(Type.Ref(BookSchema), 'A page of books, oldest first');
 
 export const CreateBookBody = Type.Object(
   {

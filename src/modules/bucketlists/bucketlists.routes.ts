@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { problems } from '../../lib/http-schemas.js';
+import { BODY_PROBLEMS, created, noContent, problems, QUERY_PROBLEM, TOKEN_PROBLEMS } from '../../lib/http-schemas.js';
 import { normalizeBodyFields } from '../../lib/normalize-body.js';
 import {
   BucketlistIdParams,
@@ -22,6 +22,13 @@ const security = [{ bearerAuth: [] }];
 const tags = ['Bucketlists'];
 const trimName = async (request: { body: unknown }) => normalizeBodyFields(request.body, ['name']);
 const trimTitle = async (request: { body: unknown }) => normalizeBodyFields(request.body, ['title']);
+// Someone else's bucketlist answers exactly like a missing one, so ids reveal nothing.
+const NO_SUCH_BUCKETLIST = { code: 'NOT_FOUND', detail: 'No such bucketlist.', when: "no such bucketlist, or someone else's" } as const;
+const NO_SUCH_ITEM = {
+  code: 'NOT_FOUND',
+  detail: 'No such item.',
+  when: "no such bucketlist or item, or someone else's bucketlist",
+} as const;
 
 /** /bucketlists: private to their owner (admins may access any by id). Every route needs a token. */
 export const bucketlistsRoutes: FastifyPluginAsyncTypebox<{ bucketlists: BucketlistsService }> = async (app, { bucketlists }) => {
@@ -35,7 +42,7 @@ export const bucketlistsRoutes: FastifyPluginAsyncTypebox<{ bucketlists: Bucketl
         summary: "List the caller's own bucketlists",
         security,
         querystring: ListBucketlistsQuery,
-        response: { 200: BucketlistPage, ...problems(400, 401) },
+        response: { 200: BucketlistPage, ...problems(QUERY_PROBLEM, ...TOKEN_PROBLEMS) },
       },
     },
     async (request) => bucketlists.listBucketlists(request.user, request.query),
@@ -50,7 +57,7 @@ export const bucketlistsRoutes: FastifyPluginAsyncTypebox<{ bucketlists: Bucketl
         summary: 'Create a bucketlist',
         security,
         body: CreateBucketlistBody,
-        response: { 201: Type.Ref(BucketlistSchema), ...problems(400, 401, 413, 415) },
+        response: { 201: created(Type.Ref(BucketlistSchema), 'The new bucketlist'), ...problems(...BODY_PROBLEMS, ...TOKEN_PROBLEMS) },
       },
     },
     async (request, reply) => {
@@ -67,7 +74,10 @@ export const bucketlistsRoutes: FastifyPluginAsyncTypebox<{ bucketlists: Bucketl
         summary: 'Get a bucketlist (404 if missing or not yours)',
         security,
         params: BucketlistIdParams,
-        response: { 200: Type.Ref(BucketlistSchema), ...problems(401, 404) },
+        response: {
+          200: Type.Ref(BucketlistSchema, { description: 'The bucketlist' }),
+          ...problems(...TOKEN_PROBLEMS, NO_SUCH_BUCKETLIST),
+        },
       },
     },
     async (request) => bucketlists.getBucketlist(request.user, request.params.id),
@@ -83,7 +93,10 @@ export const bucketlistsRoutes: FastifyPluginAsyncTypebox<{ bucketlists: Bucketl
         security,
         params: BucketlistIdParams,
         body: PatchBucketlistBody,
-        response: { 200: Type.Ref(BucketlistSchema), ...problems(400, 401, 404, 413, 415) },
+        response: {
+          200: Type.Ref(BucketlistSchema, { description: 'The updated bucketlist' }),
+          ...problems(...BODY_PROBLEMS, ...TOKEN_PROBLEMS, NO_SUCH_BUCKETLIST),
+        },
       },
     },
     async (request) => bucketlists.updateBucketlist(request.user, request.params.id, request.body),
@@ -97,7 +110,7 @@ export const bucketlistsRoutes: FastifyPluginAsyncTypebox<{ bucketlists: Bucketl
         summary: 'Delete a bucketlist and its items',
         security,
         params: BucketlistIdParams,
-        response: { 204: Type.Null(), ...problems(401, 404) },
+        response: { 204: noContent('Bucketlist and its items deleted'), ...problems(...TOKEN_PROBLEMS, NO_SUCH_BUCKETLIST) },
       },
     },
     async (request, reply) => {
@@ -115,7 +128,7 @@ export const bucketlistsRoutes: FastifyPluginAsyncTypebox<{ bucketlists: Bucketl
         security,
         params: BucketlistIdParams,
         querystring: ListItemsQuery,
-        response: { 200: ItemPage, ...problems(400, 401, 404) },
+        response: { 200: ItemPage, ...problems(QUERY_PROBLEM, ...TOKEN_PROBLEMS, NO_SUCH_BUCKETLIST) },
       },
     },
     async (request) => bucketlists.listItems(request.user, request.params.id, request.query),
@@ -131,7 +144,10 @@ export const bucketlistsRoutes: FastifyPluginAsyncTypebox<{ bucketlists: Bucketl
         security,
         params: BucketlistIdParams,
         body: CreateItemBody,
-        response: { 201: Type.Ref(ItemSchema), ...problems(400, 401, 404, 413, 415) },
+        response: {
+          201: created(Type.Ref(ItemSchema), 'The new item'),
+          ...problems(...BODY_PROBLEMS, ...TOKEN_PROBLEMS, NO_SUCH_BUCKETLIST),
+        },
       },
     },
     async (request, reply) => {
@@ -150,7 +166,10 @@ export const bucketlistsRoutes: FastifyPluginAsyncTypebox<{ bucketlists: Bucketl
         security,
         params: ItemIdParams,
         body: PatchItemBody,
-        response: { 200: Type.Ref(ItemSchema), ...problems(400, 401, 404, 413, 415) },
+        response: {
+          200: Type.Ref(ItemSchema, { description: 'The updated item' }),
+          ...problems(...BODY_PROBLEMS, ...TOKEN_PROBLEMS, NO_SUCH_ITEM),
+        },
       },
     },
     async (request) => bucketlists.updateItem(request.user, request.params.id, request.params.item_id, request.body),
@@ -159,7 +178,13 @@ export const bucketlistsRoutes: FastifyPluginAsyncTypebox<{ bucketlists: Bucketl
   app.delete(
     '/bucketlists/:id/items/:item_id',
     {
-      schema: { tags, summary: 'Delete an item', security, params: ItemIdParams, response: { 204: Type.Null(), ...problems(401, 404) } },
+      schema: {
+        tags,
+        summary: 'Delete an item',
+        security,
+        params: ItemIdParams,
+        response: { 204: noContent('Item deleted'), ...problems(...TOKEN_PROBLEMS, NO_SUCH_ITEM) },
+      },
     },
     async (request, reply) => {
       await bucketlists.deleteItem(request.user, request.params.id, request.params.item_id);

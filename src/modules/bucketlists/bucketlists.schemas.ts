@@ -40,15 +40,19 @@ export type ListBucketlistsQuery = Static<typeof ListBucketlistsQuery>;
 export const ListItemsQuery = Type.Object({ ...PageQuery }, { additionalProperties: false });
 export type ListItemsQuery = Static<typeof ListItemsQuery>;
 
-export const BucketlistPage = pageOf(Type.Ref(BucketlistSchema));
-export const ItemPage = pageOf(Type.Ref(ItemSchema));
+export const BucketlistPage = pageOf(Type.Ref(BucketlistSchema), 'A page of your bucketlists, oldest first');
+export const ItemPage = pageOf(Type.Ref(ItemSchema), 'A page of items, oldest first');
 
 export const CreateBucketlistBody = Type.Object(
   { name: TitleSchema, description: Type.Optional(Type.Union([DescriptionSchema, Type.Null()])) },
   { additionalProperties: false, examples: [{ name: 'Before 40', description: 'Things to do' }] },
 );
 export type CreateBucketlistBody = Static<typeof CreateBucketlistBody>;
-export const PatchBucketlistBody = Type.Partial(CreateBucketlistBody, { additionalProperties: false, minProperties: 1 });
+export const PatchBucketlistBody = Type.Partial(CreateBucketlistBody, {
+  additionalProperties: false,
+  minProperties: 1,
+  examples: [{ description: 'Things to do before turning 40' }],
+});
 export type PatchBucketlistBody = Static<typeof PatchBucketlistBody>;
 
 export const CreateItemBody = Type.Object(
@@ -56,5 +60,5 @@ export const CreateItemBody = Type.Object(
   { additionalProperties: false, examples: [{ title: 'See the northern lights', done: false }] },
 );
 export type CreateItemBody = Static<typeof CreateItemBody>;
-export const PatchItemBody = Type.Partial(CreateItemBody, { additionalProperties: false, minProperties: 1 });
+export const PatchItemBody = Type.Partial(CreateItemBody, { additionalProperties: false, minProperties: 1, examples: [{ done: true }] });
 export type PatchItemBody = Static<typeof PatchItemBody>;

@@ -28,7 +28,7 @@ export const ListUsersQuery = Type.Object(
 );
 export type ListUsersQuery = Static<typeof ListUsersQuery>;
 
-export const UserPage = pageOf(Type.Ref(UserSchema));
+export const UserPage = pageOf(Type.Ref(UserSchema), 'A page of users, oldest first');
 
 export const PatchUserBody = Type.Object(
   {
@@ -37,6 +37,11 @@ export const PatchUserBody = Type.Object(
     role: Type.Optional(RoleSchema),
     disabled: Type.Optional(Type.Boolean()),
   },
-  { additionalProperties: false, minProperties: 1, description: 'role and disabled: admins only' },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    description: 'role and disabled: admins only',
+    examples: [{ name: 'Ada Lovelace' }, { role: 'admin', disabled: false }],
+  },
 );
 export type PatchUserBody = Static<typeof PatchUserBody>;

@@ -1,0 +1,269 @@
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app.js';
+import { createDatabase } from '../../src/db/create-db.js';
+import { createTestApp, logIn, type SignedIn, STRONG_PASSWORD, signUp, signUpAdmin, uniqueEmail } from '../helpers/app.js';
+import { firstExample, type OpenApiDocument, operationsOf, type ResponseObject, schemaCompiler } from '../helpers/openapi.js';
+import { decodeToken, forgeToken } from '../helpers/tokens.js';
+
+// The contract test: for every response the OpenAPI document promises (each status, and each
+// error code of it), a real request produces it, and its body validates against the documented
+// schema. The schemas come from the generated document itself, compiled with ajv.
+
+// One failed attempt per email is enough for a 429, so the throttle is reachable in two requests.
+const ctx = await createTestApp({ LOGIN_MAX_FAILURES_PER_EMAIL: '1' });
+const doc: OpenApiDocument = (await ctx.app.inject({ url: '/openapi.json' })).json();
+const compile = schemaCompiler(doc);
+afterAll(async () => ctx.close());
+
+const PROBLEM_JSON = 'application/problem+json';
+// A well-formed id that names no row.
+const MISSING_ID = '0190a5c4-7a1e-7000-8000-000000000000';
+const NEW_PASSWORD = 'a much longer passphrase, freshly chosen';
+
+interface Case {
+  route: string;
+  method: string;
+  path: string;
+  status: number;
+  code: string | undefined;
+  secured: boolean;
+  /** The documented request body example, if the operation takes a body. */
+  example: unknown;
+  response: ResponseObject;
+}
+
+const cases: Case[] = operationsOf(doc).flatMap(({ route, method, path, operation }) =>
+  Object.entries(operation.responses).flatMap(([status, response]): Case[] => {
+    const codes = Object.keys(response.content?.[PROBLEM_JSON]?.examples ?? {});
+    const base = {
+      route,
+      method,
+      path,
+      status: Number(status),
+      secured: operation.security?.some((s) => 'bearerAuth' in s) ?? false,
+      example: firstExample(operation.requestBody?.content['application/json']),
+      response,
+    };
+    return codes.length > 0 ? codes.map((code) => ({ ...base, code })) : [{ ...base, code: undefined }];
+  }),
+);
+const caseKey = (c: Pick<Case, 'route' | 'status' | 'code'>) => `${c.route} ${c.status}${c.code ? ` ${c.code}` : ''}`;
+
+interface Fixtures {
+  admin: SignedIn;
+  alice: SignedIn;
+  bob: SignedIn;
+  book: { id: string; isbn: string };
+  otherBook: { id: string; isbn: string };
+  list: { id: string };
+  item: { id: string };
+  expiredToken: string;
+}
+let f: Fixtures;
+
+type Scenario = () => Promise<LightMyRequestResponse>;
+
+interface RequestOptions {
+  as?: SignedIn;
+  authorization?: string;
+  json?: unknown;
+  raw?: { contentType: string; body: string };
+}
+
+function send(method: string, url: string, { as, authorization, json, raw }: RequestOptions = {}): Promise<LightMyRequestResponse> {
+  const headers: Record<string, string> = {};
+  const auth = authorization ?? as?.headers.authorization;
+  if (auth) headers.authorization = auth;
+  const options: InjectOptions = { method: method as InjectOptions['method'], url, headers };
+  if (raw) {
+    headers['content-type'] = raw.contentType;
+    options.payload = raw.body;
+  } else if (json !== undefined) {
+    options.payload = json as InjectOptions['payload'];
+  }
+  return ctx.app.inject(options);
+}
+
+/** Creates a resource through the API and returns its body. */
+async function create(as: SignedIn, url: string, json: unknown): Promise<{ id: string; isbn?: string }> {
+  const res = await send('POST', url, { as, json });
+  if (res.statusCode !== 201) throw new Error(`POST ${url} failed: ${res.statusCode} ${res.body}`);
+  return res.json();
+}
+
+/** The path with alice's own resources in it (every generic scenario acts as alice). */
+function fixtureUrl(path: string, missingLast = false): string {
+  const ids: Record<string, string> = {
+    id: path.startsWith('/users') ? f.alice.id : path.startsWith('/books') ? f.book.id : f.list.id,
+    item_id: f.item.id,
+  };
+  const names = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] ?? '');
+  return names.reduce(
+    (url, name, i) => url.replace(`{${name}}`, missingLast && i === names.length - 1 ? MISSING_ID : (ids[name] ?? '')),
+    path,
+  );
+}
+
+/** Answers that any route produces the same way: token failures, body refusals, missing ids, plain success. */
+function genericScenario(c: Case): Scenario | undefined {
+  const url = fixtureUrl(c.path);
+  const takesBody = c.example !== undefined;
+  switch (c.code) {
+    case 'TOKEN_MISSING':
+      return () => send(c.method, url, { json: c.example });
+    case 'TOKEN_INVALID':
+      return c.secured ? () => send(c.method, url, { authorization: 'Bearer not.a.token', json: c.example }) : undefined;
+    case 'TOKEN_EXPIRED':
+      return () => send(c.method, url, { authorization: `Bearer ${f.expiredToken}`, json: c.example });
+    case 'MALFORMED_JSON':
+      return () => send(c.method, url, { as: f.alice, raw: { contentType: 'application/json', body: '{"title": ' } });
+    case 'PAYLOAD_TOO_LARGE':
+      return () =>
+        send(c.method, url, { as: f.alice, raw: { contentType: 'application/json', body: JSON.stringify({ title: 'x'.repeat(70_000) }) } });
+    case 'UNSUPPORTED_MEDIA_TYPE':
+      return () => send(c.method, url, { as: f.alice, raw: { contentType: 'text/plain', body: 'hello' } });
+    case 'VALIDATION_FAILED':
+      return takesBody
+        ? () => send(c.method, url, { as: f.alice, json: { unexpected_field: true } })
+        : () => send(c.method, `${url}?limit=0`, { as: f.alice });
+    case 'NOT_FOUND':
+      // Only an admin can tell a missing user from someone else's; for the rest, alice's missing row.
+      return () => send(c.method, fixtureUrl(c.path, true), { as: c.path.startsWith('/users') ? f.admin : f.alice, json: c.example });
+    case undefined:
+      return c.status < 300 ? () => send(c.method, url, { as: f.alice, json: c.example }) : undefined;
+    default:
+      return undefined;
+  }
+}
+
+const login = (email: string, password: string) => send('POST', '/auth/login', { json: { email, password } });
+const changePassword = (as: SignedIn, current: string) =>
+  send('PUT', '/auth/password', { as, json: { current_password: current, new_password: NEW_PASSWORD } });
+
+/** Answers that need their own state or actor, keyed like `METHOD /path STATUS CODE`. */
+const specificScenarios: Record<string, Scenario> = {
+  'GET /readyz 503 UNAVAILABLE': async () => {
+    const database = createDatabase({ kind: 'sqlite', path: ':memory:' });
+    const broken = await buildApp(ctx.config, { database, logger: false });
+    await database.close();
+    try {
+      return await broken.inject({ url: '/readyz' });
+    } finally {
+      await broken.close();
+    }
+  },
+
+  'POST /auth/register 201': () =>
+    send('POST', '/auth/register', { json: { email: uniqueEmail('register'), password: STRONG_PASSWORD, name: 'New' } }),
+  'POST /auth/register 409 EMAIL_TAKEN': () =>
+    send('POST', '/auth/register', { json: { email: f.alice.email, password: STRONG_PASSWORD } }),
+  'POST /auth/login 200': () => login(f.alice.email, STRONG_PASSWORD),
+  'POST /auth/login 401 INVALID_CREDENTIALS': () => login(uniqueEmail('nobody'), STRONG_PASSWORD),
+  'POST /auth/login 429 RATE_LIMITED': async () => {
+    const email = uniqueEmail('throttled');
+    expect((await login(email, 'a wrong password')).statusCode).toBe(401);
+    return login(email, 'a wrong password');
+  },
+  'POST /auth/refresh 200': async () => {
+    const session = await logIn(ctx.app, f.alice.email, STRONG_PASSWORD);
+    return send('POST', '/auth/refresh', { json: { refresh_token: session.refreshToken } });
+  },
+  'POST /auth/refresh 401 TOKEN_INVALID': () => send('POST', '/auth/refresh', { json: { refresh_token: 'not-a-refresh-token-we-issued' } }),
+  // Sessions that end here are fresh ones, so the fixtures' tokens stay valid.
+  'POST /auth/logout 204': async () => send('POST', '/auth/logout', { as: await logIn(ctx.app, f.alice.email, STRONG_PASSWORD) }),
+  'POST /auth/logout-all 204': async () => send('POST', '/auth/logout-all', { as: await signUp(ctx.app) }),
+  'PUT /auth/password 204': async () => changePassword(await signUp(ctx.app), STRONG_PASSWORD),
+  'PUT /auth/password 403 INVALID_CREDENTIALS': async () => changePassword(await signUp(ctx.app), 'not the password at all'),
+  'PUT /auth/password 429 RATE_LIMITED': async () => {
+    const user = await signUp(ctx.app);
+    expect((await changePassword(user, 'not the password at all')).statusCode).toBe(403);
+    return changePassword(user, 'not the password at all');
+  },
+
+  'GET /users 200': () => send('GET', '/users', { as: f.admin }),
+  'GET /users 403 FORBIDDEN': () => send('GET', '/users', { as: f.alice }),
+  'GET /users/{id} 403 FORBIDDEN': () => send('GET', `/users/${f.bob.id}`, { as: f.alice }),
+  'PATCH /users/{id} 403 FORBIDDEN': () => send('PATCH', `/users/${f.bob.id}`, { as: f.alice, json: { name: 'Not yours' } }),
+  'PATCH /users/{id} 409 EMAIL_TAKEN': () => send('PATCH', `/users/${f.alice.id}`, { as: f.alice, json: { email: f.bob.email } }),
+  'PATCH /users/{id} 409 LAST_ADMIN': () => send('PATCH', `/users/${f.admin.id}`, { as: f.admin, json: { role: 'user' } }),
+  'DELETE /users/{id} 204': async () => {
+    const user = await signUp(ctx.app);
+    return send('DELETE', `/users/${user.id}`, { as: user });
+  },
+  'DELETE /users/{id} 403 FORBIDDEN': () => send('DELETE', `/users/${f.bob.id}`, { as: f.alice }),
+  'DELETE /users/{id} 409 LAST_ADMIN': () => send('DELETE', `/users/${f.admin.id}`, { as: f.admin }),
+
+  'POST /books 409 ISBN_TAKEN': () =>
+    send('POST', '/books', { as: f.alice, json: { title: 'Again', author: 'Someone', isbn: f.book.isbn } }),
+  'PATCH /books/{id} 403 FORBIDDEN': () => send('PATCH', `/books/${f.book.id}`, { as: f.bob, json: { title: 'Mine now' } }),
+  'PATCH /books/{id} 409 ISBN_TAKEN': () => send('PATCH', `/books/${f.book.id}`, { as: f.alice, json: { isbn: f.otherBook.isbn } }),
+  'DELETE /books/{id} 204': async () => {
+    const book = await create(f.alice, '/books', { title: 'Short-lived', author: 'Nobody' });
+    return send('DELETE', `/books/${book.id}`, { as: f.alice });
+  },
+  'DELETE /books/{id} 403 FORBIDDEN': () => send('DELETE', `/books/${f.book.id}`, { as: f.bob }),
+
+  'DELETE /bucketlists/{id} 204': async () => {
+    const list = await create(f.alice, '/bucketlists', { name: 'Short-lived' });
+    return send('DELETE', `/bucketlists/${list.id}`, { as: f.alice });
+  },
+  'DELETE /bucketlists/{id}/items/{item_id} 204': async () => {
+    const item = await create(f.alice, `/bucketlists/${f.list.id}/items`, { title: 'Short-lived' });
+    return send('DELETE', `/bucketlists/${f.list.id}/items/${item.id}`, { as: f.alice });
+  },
+};
+
+beforeAll(async () => {
+  const admin = await signUpAdmin(ctx);
+  const alice = await signUp(ctx.app, { email: uniqueEmail('alice') });
+  const bob = await signUp(ctx.app, { email: uniqueEmail('bob') });
+  const book = await create(alice, '/books', { title: 'Clean Code', author: 'Robert C. Martin', isbn: '978-0-13-235088-4' });
+  const otherBook = await create(bob, '/books', { title: 'An ISBN-10 book', author: 'Someone', isbn: '0-306-40615-2' });
+  const list = await create(alice, '/bucketlists', { name: 'Fixture list' });
+  const item = await create(alice, `/bucketlists/${list.id}/items`, { title: 'Fixture item' });
+  // Signed with the real key and well-formed, only past its exp: the one thing wrong is expiry.
+  const { header, payload } = decodeToken(alice.accessToken);
+  const now = Math.floor(Date.now() / 1000);
+  const expiredToken = forgeToken(header, { ...payload, iat: now - 1000, exp: now - 100 }, ctx.config.jwt.secret);
+  f = {
+    admin,
+    alice,
+    bob,
+    book: { id: book.id, isbn: book.isbn ?? '' },
+    otherBook: { id: otherBook.id, isbn: otherBook.isbn ?? '' },
+    list,
+    item,
+    expiredToken,
+  };
+}, 120_000);
+
+describe('every documented response is produced by a real request and matches its schema', () => {
+  it('covers a known number of responses, and every scenario matches one of them', () => {
+    expect(cases.length).toBeGreaterThan(100);
+    const documented = new Set(cases.map(caseKey));
+    expect(Object.keys(specificScenarios).filter((key) => !documented.has(key))).toEqual([]);
+  });
+
+  it.each(cases.map((c) => [caseKey(c), c] as const))('%s', async (_name, c) => {
+    const scenario = specificScenarios[caseKey(c)] ?? genericScenario(c);
+    if (!scenario) throw new Error(`no scenario produces ${caseKey(c)}: add one to specificScenarios`);
+    const res = await scenario();
+
+    expect(res.statusCode, res.body).toBe(c.status);
+    for (const header of Object.keys(c.response.headers ?? {})) expect(res.headers[header], header).toBeTruthy();
+    const [mediaType, media] = Object.entries(c.response.content ?? {})[0] ?? [];
+    if (!mediaType || !media?.schema) {
+      expect(res.body).toBe('');
+      return;
+    }
+    expect(String(res.headers['content-type'])).toMatch(new RegExp(`^${mediaType.replace(/[+/]/g, '\\$&')}(;|$)`));
+    const body = res.json();
+    const validate = compile(media.schema);
+    expect(validate(body), `${res.body}\n${JSON.stringify(validate.errors, null, 2)}`).toBe(true);
+    if (c.status >= 400) {
+      expect(mediaType).toBe(PROBLEM_JSON);
+      expect(body).toMatchObject({ status: c.status, code: c.code });
+    }
+  });
+});
