@@ -1,4 +1,5 @@
 import type { RefreshTokensTable, SessionsTable } from '../../db/database.js';
+import { preparedQuery } from '../../db/prepared-query.js';
 import type { Executor, UserRow } from '../users/users.repository.js';
 
 export type SessionRow = SessionsTable;
@@ -14,16 +15,20 @@ export async function insertSession(db: Executor, session: SessionRow, refreshTo
  * user row (role and disabled flag come from here, never from the token).
  */
 export function findLiveSessionUser(db: Executor, sessionId: string, userId: string, now: string): Promise<UserRow | undefined> {
-  return db
+  return liveSessionUser.first(db, sessionId, userId, now);
+}
+
+// Runs on every authenticated request: compiled once, not per call.
+const liveSessionUser = preparedQuery((db, sessionId: string, userId: string, now: string) =>
+  db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
     .selectAll('users')
     .where('sessions.id', '=', sessionId)
     .where('sessions.user_id', '=', userId)
     .where('sessions.revoked_at', 'is', null)
-    .where('sessions.expires_at', '>', now)
-    .executeTakeFirst();
-}
+    .where('sessions.expires_at', '>', now),
+);
 
 /** A refresh token by hash, with the state of its session. */
 export function findRefreshToken(db: Executor, tokenHash: string) {

@@ -1,0 +1,353 @@
+#!/usr/bin/env node
+// `npm run bench`: Gatehouse against two baselines measured in the same run on the same machine.
+//   (a) a raw node:http server answering a small JSON: the ceiling;
+//   (b) the typical tutorial port: Express + jsonwebtoken, signature check only, no database.
+// Every figure is the median of N runs and is printed as a ratio to (a). Machines are noisy:
+// only ratios from one run mean anything. Exits 1 if a target is missed. Loopback only.
+import { fork, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { hash, verify } from '@node-rs/argon2';
+import autocannon from 'autocannon';
+import Database from 'better-sqlite3';
+import { uuidv7 } from 'uuidv7';
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '5' },
+    runs: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '32' },
+    books: { type: 'string', default: '100000' },
+    'rss-requests': { type: 'string', default: '1000000' },
+    only: { type: 'string' },
+    workers: { type: 'string', default: '1' },
+  },
+});
+const DURATION = Number(args.duration);
+const RUNS = Number(args.runs);
+const CONNECTIONS = Number(args.connections);
+const BOOKS = Number(args.books);
+const RSS_REQUESTS = Number(args['rss-requests']);
+const only = args.only ? new Set(args.only.split(',')) : null;
+const wants = (name) => !only || only.has(name);
+
+const ROOT = join(import.meta.dirname, '..');
+const DIST = join(ROOT, 'dist');
+if (!existsSync(join(DIST, 'server.js'))) {
+  console.error('bench: build first (npm run build)');
+  process.exit(2);
+}
+const PASSWORD = 'correct horse battery staple';
+const SECRET = randomBytes(48).toString('base64url');
+const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
+const DATABASE_URL = `sqlite:${join(dir, 'bench.db')}`;
+const children = [];
+
+function cleanup() {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+process.on('SIGINT', () => process.exit(130));
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const port = () => 20_000 + Math.floor(Math.random() * 20_000);
+
+async function waitHealthy(url) {
+  for (let i = 0; i < 400; i++) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+  throw new Error(`not healthy: ${url}`);
+}
+
+function startBaseline(file, env) {
+  const p = port();
+  const child = fork(join(import.meta.dirname, 'servers', file), { env: { ...process.env, ...env, PORT: String(p) }, stdio: 'ignore' });
+  children.push(child);
+  return new Promise((resolve) => child.on('message', () => resolve({ child, base: `http://127.0.0.1:${p}` })));
+}
+
+async function startGatehouse(extraEnv = {}) {
+  const p = port();
+  const env = {
+    PATH: process.env.PATH,
+    NODE_ENV: 'production',
+    JWT_SECRET: SECRET,
+    DATABASE_URL,
+    PORT: String(p),
+    // Request logging off for the load (warn and above still logged); see README.
+    LOG_LEVEL: 'warn',
+    // The bench logs in from one IP far more often than any person would.
+    LOGIN_MAX_FAILURES_PER_IP: '100000',
+    ...extraEnv,
+  };
+  const argv = Number(args.workers) > 1 ? [join(DIST, 'cli.js'), 'serve', '--workers', args.workers] : [join(DIST, 'server.js')];
+  const child = spawn(process.execPath, argv, { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  children.push(child);
+  const base = `http://127.0.0.1:${p}`;
+  await waitHealthy(`${base}/healthz`);
+  return { child, base };
+}
+
+async function api(base, method, path, body, token) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { ...(body && { 'content-type': 'application/json' }), ...(token && { authorization: `Bearer ${token}` }) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+/** One autocannon run → { rps, p50, p99, errors, non2xx }. */
+function load(opts) {
+  return new Promise((resolve, reject) => {
+    autocannon({ connections: CONNECTIONS, duration: DURATION, ...opts }, (err, result) => {
+      if (err) return reject(err);
+      resolve({
+        rps: result.requests.average,
+        p50: result.latency.p50,
+        p99: result.latency.p99,
+        errors: result.errors + result.timeouts,
+        non2xx: result.non2xx,
+        total: result.requests.total,
+      });
+    });
+  });
+}
+
+/** Median of RUNS runs of one scenario. */
+async function measure(name, opts) {
+  const runs = [];
+  for (let i = 0; i < RUNS; i++) runs.push(await load(typeof opts === 'function' ? opts() : opts));
+  const result = {
+    name,
+    rps: median(runs.map((r) => r.rps)),
+    p50: median(runs.map((r) => r.p50)),
+    p99: median(runs.map((r) => r.p99)),
+    errors: runs.reduce((n, r) => n + r.errors + r.non2xx, 0),
+  };
+  process.stderr.write(`  ${name}: ${Math.round(result.rps)} req/s p50 ${result.p50} ms p99 ${result.p99} ms\n`);
+  return result;
+}
+
+// ---------------------------------------------------------------- seed
+process.stderr.write(`seeding ${BOOKS} books…\n`);
+const migrate = spawnSync(process.execPath, [join(DIST, 'cli.js'), 'migrate'], {
+  env: { PATH: process.env.PATH, NODE_ENV: 'production', JWT_SECRET: SECRET, DATABASE_URL },
+  encoding: 'utf8',
+});
+if (migrate.status !== 0) throw new Error(migrate.stderr);
+{
+  const db = new Database(DATABASE_URL.slice('sqlite:'.length));
+  const insert = db.prepare(
+    'insert into books (id, title, author, isbn, published_year, description, created_by, created_at, updated_at) values (?, ?, ?, null, ?, ?, null, ?, ?)',
+  );
+  const start = Date.now() - BOOKS;
+  db.transaction(() => {
+    for (let i = 0; i < BOOKS; i++) {
+      const at = new Date(start + i).toISOString();
+      insert.run(uuidv7(), `Book ${i}`, `Author ${i % 1000}`, 1900 + (i % 120), 'A seeded book.', at, at);
+    }
+  })();
+  db.close();
+}
+
+const gatehouse = await startGatehouse();
+const G = gatehouse.base;
+await api(G, 'POST', '/auth/register', { email: 'bench@example.com', password: PASSWORD });
+const session = await api(G, 'POST', '/auth/login', { email: 'bench@example.com', password: PASSWORD });
+const token = session.access_token;
+const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+const book = await api(G, 'POST', '/books', { title: 'The Pragmatic Programmer', author: 'Andrew Hunt', published_year: 1999 }, token);
+const list = await api(G, 'POST', '/bucketlists', { name: 'Bench list' }, token);
+for (let i = 0; i < 10; i++) await api(G, 'POST', `/bucketlists/${list.id}/items`, { title: `Item ${i}` }, token);
+const bookBody = JSON.stringify(book);
+
+const raw = await startBaseline('raw-http.mjs', { BENCH_BODY: bookBody });
+const tutorial = await startBaseline('express-tutorial.mjs', { BENCH_BODY: bookBody, JWT_SECRET: SECRET });
+// The tutorial port accepts our HS256 token: the same work on the wire, none of the checks.
+
+const results = {};
+const targets = [];
+const target = (label, ok, detail) => targets.push({ label, ok, detail });
+
+process.stderr.write(`\nload: ${CONNECTIONS} connections, ${DURATION}s × ${RUNS} runs each (median)\n`);
+results.raw = await measure('(a) raw node:http', { url: `${raw.base}/books/${book.id}` });
+results.express = await measure('(b) express + jsonwebtoken', { url: `${tutorial.base}/books/${book.id}`, headers: auth });
+
+if (wants('read')) {
+  results.read = await measure('GET /books/{id} (all checks)', { url: `${G}/books/${book.id}`, headers: auth });
+  target(
+    'GET /books/{id} ≥ 1.0× express port (b)',
+    results.read.rps >= results.express.rps,
+    (results.read.rps / results.express.rps).toFixed(2),
+  );
+  target(
+    'GET /books/{id} ≥ 0.5× raw ceiling (a)',
+    results.read.rps >= 0.5 * results.raw.rps,
+    (results.read.rps / results.raw.rps).toFixed(2),
+  );
+}
+if (wants('list')) results.list = await measure('GET /books?limit=20', { url: `${G}/books?limit=20`, headers: auth });
+if (wants('bucketlist')) {
+  results.bucketlist = await measure('GET /bucketlists/{id} (item_count)', { url: `${G}/bucketlists/${list.id}`, headers: auth });
+  results.items = await measure('GET /bucketlists/{id}/items', { url: `${G}/bucketlists/${list.id}/items`, headers: auth });
+}
+if (wants('mixed')) {
+  results.mixed = await measure('mixed 80% read / 20% write', {
+    url: G,
+    headers: auth,
+    requests: [
+      { method: 'GET', path: `/books/${book.id}` },
+      { method: 'GET', path: '/books?limit=20' },
+      { method: 'GET', path: `/bucketlists/${list.id}` },
+      { method: 'GET', path: `/bucketlists/${list.id}/items?limit=5` },
+      { method: 'POST', path: `/bucketlists/${list.id}/items`, body: JSON.stringify({ title: 'written under load' }) },
+    ],
+  });
+}
+
+if (wants('pagination')) {
+  // Walk to page 1000 through the API (cursor by cursor), then time page 1 against page 1000.
+  let cursor = null;
+  for (let page = 1; page < 1000; page++) {
+    cursor = (await api(G, 'GET', `/books?limit=20${cursor ? `&cursor=${cursor}` : ''}`, undefined, token)).next_cursor;
+  }
+  const page1 = await measure('page 1 of GET /books?limit=20', { url: `${G}/books?limit=20`, headers: auth, connections: 4 });
+  const page1000 = await measure('page 1000 of GET /books?limit=20', {
+    url: `${G}/books?limit=20&cursor=${cursor}`,
+    headers: auth,
+    connections: 4,
+  });
+  results.page1 = page1;
+  results.page1000 = page1000;
+  target('page 1000 latency ≤ 1.5× page 1 (p50)', page1000.p50 <= 1.5 * Math.max(page1.p50, 1), `${page1000.p50} ms vs ${page1.p50} ms`);
+}
+
+if (wants('login')) {
+  // What the hash cost allows: cores ÷ single-hash time, measured here and now.
+  const phc = await hash(PASSWORD, { algorithm: 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 });
+  const times = [];
+  for (let i = 0; i < 15; i++) {
+    const t = performance.now();
+    await verify(phc, PASSWORD);
+    times.push(performance.now() - t);
+  }
+  const hashMs = median(times);
+  const capacity = availableParallelism() / (hashMs / 1000);
+  results.hash = { hashMs, capacity };
+  process.stderr.write(
+    `  argon2id verify: ${hashMs.toFixed(1)} ms → capacity ${capacity.toFixed(0)} logins/s on ${availableParallelism()} cores\n`,
+  );
+  const loginOpts = {
+    url: `${G}/auth/login`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'bench@example.com', password: PASSWORD }),
+    connections: availableParallelism() * 4,
+  };
+  results.login = await measure('POST /auth/login', loginOpts);
+  target(
+    'login ≥ 0.8× hash capacity',
+    results.login.rps >= 0.8 * capacity,
+    `${(results.login.rps / capacity).toFixed(2)} (${Math.round(results.login.rps)}/${Math.round(capacity)})`,
+  );
+
+  // Reads while logins flood the hash pool: hashing must never block the event loop.
+  const readOpts = { url: `${G}/books/${book.id}`, headers: auth, connections: 8 };
+  const calm = await measure('GET /books/{id}, no flood', readOpts);
+  const flooded = [];
+  for (let i = 0; i < RUNS; i++) {
+    const [reads] = await Promise.all([load(readOpts), load(loginOpts)]);
+    flooded.push(reads);
+  }
+  results.flood = { calmP99: calm.p99, floodP99: median(flooded.map((r) => r.p99)) };
+  process.stderr.write(`  GET /books/{id} during login flood: p99 ${results.flood.floodP99} ms\n`);
+  target(
+    'read p99 during login flood ≤ 3× without',
+    results.flood.floodP99 <= 3 * Math.max(calm.p99, 1),
+    `${results.flood.floodP99} ms vs ${calm.p99} ms`,
+  );
+}
+
+if (wants('refresh')) {
+  // Each connection rotates its own refresh-token chain: every request presents the newest token.
+  const pool = [];
+  for (let i = 0; i < CONNECTIONS * RUNS + 8; i++)
+    pool.push((await api(G, 'POST', '/auth/login', { email: 'bench@example.com', password: PASSWORD })).refresh_token);
+  results.refresh = await measure('POST /auth/refresh (rotation)', () => ({
+    url: G,
+    requests: [
+      {
+        method: 'POST',
+        path: '/auth/refresh',
+        headers: { 'content-type': 'application/json' },
+        setupRequest: (req, context) => {
+          context.token ??= pool.pop();
+          return { ...req, body: JSON.stringify({ refresh_token: context.token }) };
+        },
+        onResponse: (status, body, context) => {
+          if (status === 200) context.token = JSON.parse(body).refresh_token;
+        },
+      },
+    ],
+  }));
+}
+
+if (wants('rss')) {
+  // Memory under a long run: sample the server's RSS while it answers RSS_REQUESTS reads.
+  const pid = gatehouse.child.pid;
+  const rssMb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  const samples = [];
+  const timer = setInterval(() => samples.push(rssMb()), 1000);
+  process.stderr.write(`  RSS run: ${RSS_REQUESTS} requests…\n`);
+  const run = await new Promise((resolve, reject) =>
+    autocannon({ url: `${G}/books/${book.id}`, headers: auth, connections: CONNECTIONS, amount: RSS_REQUESTS }, (err, r) =>
+      err ? reject(err) : resolve(r),
+    ),
+  );
+  clearInterval(timer);
+  const final = rssMb();
+  const half = samples.slice(Math.floor(samples.length / 2));
+  const growth = half.length > 1 ? (half[half.length - 1] ?? 0) - (half[0] ?? 0) : 0;
+  results.rss = {
+    requests: run.requests.total,
+    non2xx: run.non2xx,
+    finalMb: final,
+    secondHalfGrowthMb: growth,
+    peakMb: Math.max(...samples, final),
+  };
+  target('RSS after the run ≤ 150 MB', final <= 150, `${final.toFixed(0)} MB after ${run.requests.total} requests`);
+  target('RSS not growing in the second half (≤ 5 MB)', growth <= 5, `${growth.toFixed(1)} MB`);
+}
+
+// ---------------------------------------------------------------- report
+const ceiling = results.raw.rps;
+const rows = Object.entries(results).filter(([, r]) => r && typeof r.rps === 'number');
+console.log('\n| scenario | req/s | × raw (a) | × express (b) | p50 ms | p99 ms | errors |');
+console.log('|---|---:|---:|---:|---:|---:|---:|');
+for (const [, r] of rows) {
+  console.log(
+    `| ${r.name} | ${Math.round(r.rps)} | ${(r.rps / ceiling).toFixed(2)} | ${(r.rps / results.express.rps).toFixed(2)} | ${r.p50} | ${r.p99} | ${r.errors} |`,
+  );
+}
+if (results.rss)
+  console.log(
+    `\nRSS: final ${results.rss.finalMb.toFixed(0)} MB, peak ${results.rss.peakMb.toFixed(0)} MB, second-half growth ${results.rss.secondHalfGrowthMb.toFixed(1)} MB over ${results.rss.requests} requests (${results.rss.non2xx} non-2xx)`,
+  );
+console.log('\n| target | result | measured |');
+console.log('|---|---|---|');
+for (const t of targets) console.log(`| ${t.label} | ${t.ok ? 'met' : 'MISSED'} | ${t.detail} |`);
+const errors = rows.reduce((n, [, r]) => n + r.errors, 0);
+if (errors > 0) console.log(`\n${errors} failed or non-2xx responses during the load (see the table)`);
+process.exitCode = targets.every((t) => t.ok) && errors === 0 ? 0 : 1;
+for (const child of children) child.kill('SIGTERM');
