@@ -1,18 +1,19 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { serveWithWorkers } from './cluster.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { createDatabase, migrateToLatest } from './db/create-db.js';
 import { AppError } from './errors.js';
 import { createKeyRing } from './modules/keys/keys.service.js';
 import { findUserByEmail } from './modules/users/users.repository.js';
 import { createUsersService } from './modules/users/users.service.js';
-import { startServer } from './server.js';
 
 const USAGE = `gatehouse — secure JWT auth API server
 
 Usage:
-  gatehouse serve                      start the HTTP server (migrates first)
+  gatehouse serve [--workers N]        start the HTTP server (migrates first); N processes
+                                       share the port (node:cluster), default 1
   gatehouse migrate                    apply pending database migrations
   gatehouse user create --email E [--password P | --password -] [--name N] [--admin]
                                        create a user; without --password (or with -) the
@@ -30,9 +31,13 @@ export async function runCli(argv: string[]): Promise<number> {
   const [command, sub] = argv;
   try {
     switch (command) {
-      case 'serve':
-        await startServer(loadConfig());
+      case 'serve': {
+        const { values } = parseArgs({ args: argv.slice(1), options: { workers: { type: 'string', default: '1' } }, strict: true });
+        const workers = Number(values.workers);
+        if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new Error('--workers must be an integer from 1 to 64');
+        await serveWithWorkers(loadConfig(), workers);
         return -1; // keep running
+      }
       case 'migrate':
         return await withDatabase(loadConfig(), async (db) => {
           const applied = await migrateToLatest(db.db);
