@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError, ERROR_CODES, type ErrorCode, type FieldError } from '../errors.js';
+import { FALLBACK_SECURITY_HEADERS } from './security.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 export const AUTH_REALM = 'Bearer realm="gatehouse"';
@@ -121,6 +122,25 @@ function validationPath(context: string | undefined, instancePath: string, param
         ? `/${params.missingProperty}`
         : '';
   return `${prefix}${instancePath}${extra}` || '/';
+}
+
+/**
+ * Fastify's `frameworkErrors` option: an undecodable URL (`/books/%ZZ`) or a path segment longer
+ * than the router allows is answered before routing, so no hook and no error handler runs. Without
+ * this, those answers were Fastify's own JSON, echoing the URL and lacking the security headers.
+ * A segment too long to be an id names no resource: 404, like any other non-id path value.
+ */
+export function answerFrameworkError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  reply.headers({ ...FALLBACK_SECURITY_HEADERS });
+  switch (error.code) {
+    case 'FST_ERR_BAD_URL':
+      return sendProblem(reply, problemFor('VALIDATION_FAILED', 'The request URL is not validly percent-encoded.'));
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return sendProblem(reply, problemFor('NOT_FOUND', 'No such route.'));
+    default:
+      reply.log.error({ err: error }, 'framework error');
+      return sendProblem(reply, problemFor('INTERNAL', 'An unexpected error occurred; it has been logged.'));
+  }
 }
 
 /**

@@ -1,8 +1,29 @@
-import cors from '@fastify/cors';
+import cors, { type FastifyCorsOptions } from '@fastify/cors';
 import helmet from '@fastify/helmet';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
+
+/**
+ * The headers for the few answers Fastify sends before any hook runs (an undecodable URL, an
+ * over-long path segment), where helmet cannot add its own. Fixed and at least as strict as
+ * helmet's; test/attacks/http-hygiene.test.ts checks they do not drift from what helmet sends.
+ */
+export const FALLBACK_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  'referrer-policy': 'no-referrer',
+  'strict-transport-security': 'max-age=31536000; includeSubDomains',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'SAMEORIGIN',
+  'cache-control': 'no-store',
+};
+
+/** True for an OPTIONS request that is not a CORS preflight (no Origin or no requested method). */
+function isPlainOptions(request: FastifyRequest): boolean {
+  return request.method === 'OPTIONS' && (!request.headers.origin || !request.headers['access-control-request-method']);
+}
 
 /**
  * Security headers, the CORS allow-list, JSON-only bodies and no caching of API answers.
@@ -18,13 +39,22 @@ export const securityPlugin = fp<{ config: Config }>(
     });
 
     // No origins configured means no CORS headers at all: browsers then refuse cross-origin calls.
-    await app.register(cors, {
+    const corsOptions: FastifyCorsOptions = {
       origin: config.corsOrigins.length > 0 ? [...config.corsOrigins] : false,
       methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
       allowedHeaders: ['Authorization', 'Content-Type'],
       exposedHeaders: ['Location', 'Retry-After', 'WWW-Authenticate'],
       maxAge: 600,
-    });
+    };
+    if (config.corsOrigins.length === 0) {
+      await app.register(cors, corsOptions);
+    } else {
+      // An OPTIONS request that is not a preflight is not CORS: rather than @fastify/cors's
+      // text/plain 400, it gets the same 405 problem+json (with Allow) as without CORS.
+      await app.register(cors, {
+        delegator: (request, callback) => callback(null, isPlainOptions(request) ? { ...corsOptions, origin: false } : corsOptions),
+      });
+    }
 
     // Only JSON bodies: without the default text/plain parser, anything else is a 415.
     app.removeContentTypeParser('text/plain');
