@@ -88,6 +88,11 @@ try {
 }
 rmSync(dir, { recursive: true, force: true });
 const exitCode = run.status === 0 && failed === 0 && passed > 0 ? 0 : 1;
+if (run.status !== 0 && failed === 0) {
+  // Vitest failed outside any test (an unhandled error, a crashed worker): never report green.
+  console.log('vitest exited with an error outside the tests (see "Unhandled Errors" above)');
+  failed = 1;
+}
 for (const line of skipped) console.log(`SKIPPED: ${line}`);
 const summary = `${passed} passed, ${failed} failed${skippedTests ? `, ${skippedTests} skipped` : ''}`;
 if (process.env.GATEHOUSE_SUMMARY_FILE) writeFileSync(process.env.GATEHOUSE_SUMMARY_FILE, `${summary}\n`);

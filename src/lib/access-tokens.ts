@@ -135,6 +135,11 @@ export function createAccessTokenService(options: AccessTokenOptions, keys: KeyR
         // fast-jwt does not check that iat is in the past; a future iat means a forged or skewed token.
         throw invalid('The access token claims are invalid.');
       }
+      if (exp - iat > options.ttlSeconds + options.clockToleranceSeconds) {
+        // We never issue a lifetime longer than the TTL. maxAge would end such a token at iat + TTL
+        // anyway, but a huge exp is a forgery marker: refuse it outright.
+        throw invalid('The access token claims are invalid.');
+      }
       return { sub, sid, jti, iat, exp };
     },
   };

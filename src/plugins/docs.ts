@@ -22,6 +22,7 @@ each operation lists the codes it answers with, one example per code. Any route 
  */
 export const DOCS_CSP = [
   "default-src 'none'",
+  "object-src 'none'",
   "script-src 'self'",
   "style-src 'self'",
   "img-src 'self' data:",

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import { AppError, PROBLEM_CONTENT_TYPE, type Problem, problemFor } from '../errors.js';
+import { FALLBACK_SECURITY_HEADERS } from './security.js';
 
 export const AUTH_REALM = 'Bearer realm="gatehouse"';
 
@@ -74,6 +75,25 @@ function validationPath(context: string | undefined, instancePath: string, param
         ? `/${params.missingProperty}`
         : '';
   return `${prefix}${instancePath}${extra}` || '/';
+}
+
+/**
+ * Fastify's `frameworkErrors` option: an undecodable URL (`/books/%ZZ`) or a path segment longer
+ * than the router allows is answered before routing, so no hook and no error handler runs. Without
+ * this, those answers were Fastify's own JSON, echoing the URL and lacking the security headers.
+ * A segment too long to be an id names no resource: 404, like any other non-id path value.
+ */
+export function answerFrameworkError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  reply.headers({ ...FALLBACK_SECURITY_HEADERS });
+  switch (error.code) {
+    case 'FST_ERR_BAD_URL':
+      return sendProblem(reply, problemFor('VALIDATION_FAILED', 'The request URL is not validly percent-encoded.'));
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return sendProblem(reply, problemFor('NOT_FOUND', 'No such route.'));
+    default:
+      reply.log.error({ err: error }, 'framework error');
+      return sendProblem(reply, problemFor('INTERNAL', 'An unexpected error occurred; it has been logged.'));
+  }
 }
 
 /**

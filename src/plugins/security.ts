@@ -1,5 +1,5 @@
-import cors from '@fastify/cors';
-import type { FastifyInstance } from 'fastify';
+import cors, { type FastifyCorsOptions } from '@fastify/cors';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import helmet from 'helmet';
 import type { Config } from '../config.js';
@@ -9,13 +9,44 @@ const nulRejected = (where: string) =>
   validationFailed(`The request ${where} contains a NUL character.`, [{ path: '/', message: 'must not contain U+0000' }]);
 
 /** True if any string (or key) inside a parsed JSON value contains U+0000. */
-function containsNul(value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('\u0000');
-  if (Array.isArray(value)) return value.some(containsNul);
-  if (value !== null && typeof value === 'object') {
-    return Object.entries(value).some(([key, v]) => key.includes('\u0000') || containsNul(v));
+function containsNul(root: unknown): boolean {
+  // Iterative: a body nested thousands of levels deep must not overflow the stack.
+  const pending: unknown[] = [root];
+  while (pending.length > 0) {
+    const value = pending.pop();
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) return true;
+    } else if (Array.isArray(value)) {
+      for (const item of value) pending.push(item);
+    } else if (value !== null && typeof value === 'object') {
+      for (const [key, v] of Object.entries(value)) {
+        if (key.includes('\u0000')) return true;
+        pending.push(v);
+      }
+    }
   }
   return false;
+}
+
+/**
+ * The headers for the few answers Fastify sends before any hook runs (an undecodable URL, an
+ * over-long path segment), where helmet cannot add its own. Fixed and at least as strict as
+ * helmet's; test/attacks/http-hygiene.test.ts checks they do not drift from what helmet sends.
+ */
+export const FALLBACK_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  'referrer-policy': 'no-referrer',
+  'strict-transport-security': 'max-age=31536000; includeSubDomains',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'SAMEORIGIN',
+  'cache-control': 'no-store',
+};
+
+/** True for an OPTIONS request that is not a CORS preflight (no Origin or no requested method). */
+function isPlainOptions(request: FastifyRequest): boolean {
+  return request.method === 'OPTIONS' && (!request.headers.origin || !request.headers['access-control-request-method']);
 }
 
 /**
@@ -36,13 +67,22 @@ export const securityPlugin = fp<{ config: Config }>(
     });
 
     // No origins configured means no CORS headers at all: browsers then refuse cross-origin calls.
-    await app.register(cors, {
+    const corsOptions: FastifyCorsOptions = {
       origin: config.corsOrigins.length > 0 ? [...config.corsOrigins] : false,
       methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
       allowedHeaders: ['Authorization', 'Content-Type'],
       exposedHeaders: ['Location', 'Retry-After', 'WWW-Authenticate'],
       maxAge: 600,
-    });
+    };
+    if (config.corsOrigins.length === 0) {
+      await app.register(cors, corsOptions);
+    } else {
+      // An OPTIONS request that is not a preflight is not CORS: rather than @fastify/cors's
+      // text/plain 400, it gets the same 405 problem+json (with Allow) as without CORS.
+      await app.register(cors, {
+        delegator: (request, callback) => callback(null, isPlainOptions(request) ? { ...corsOptions, origin: false } : corsOptions),
+      });
+    }
 
     // Only JSON bodies: without the default text/plain parser, anything else is a 415.
     app.removeContentTypeParser('text/plain');
@@ -60,7 +100,9 @@ export const securityPlugin = fp<{ config: Config }>(
 
     // NUL (U+0000) cannot be stored in PostgreSQL text and has no business in names or
     // titles; refusing it everywhere keeps both databases answering the same 400.
-    app.addHook('onRequest', async (request) => {
+    // preValidation, not onRequest: it runs after authentication, so an anonymous caller
+    // learns nothing about a protected route from it.
+    app.addHook('preValidation', async (request) => {
       if (/%00/i.test(request.url)) throw nulRejected('query or path');
     });
 

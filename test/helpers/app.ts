@@ -36,7 +36,10 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     const database = await createPostgresDatabase();
     cleanups.push(() => database.drop());
     databaseUrl = database.url;
-    db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: database.url, max: 2 }) }) });
+    const pool = new pg.Pool({ connectionString: database.url, max: 2 });
+    // Dropping the database at the end terminates idle connections; that is expected.
+    pool.on('error', () => {});
+    db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   } else {
     const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
