@@ -37,3 +37,8 @@ export function pageOf<T extends TSchema>(item: T) {
 export function problems(...statuses: number[]) {
   return Object.fromEntries(statuses.map((s) => [s, Type.Ref(ProblemSchema)]));
 }
+
+/** One problem+json error response with a description for the OpenAPI document (which codes, when). */
+export function problem(description: string) {
+  return Type.Ref(ProblemSchema, { description });
+}
