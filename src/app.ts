@@ -8,8 +8,10 @@ import type { Config } from './config.js';
 import { createDatabase, type Database, migrateToLatest } from './db/create-db.js';
 import { createAccessTokenService } from './lib/access-tokens.js';
 import { ProblemSchema } from './lib/http-schemas.js';
-import { type FailureCounterStore, LoginThrottle, MemoryFailureCounterStore } from './lib/login-throttle.js';
+import { AttemptLimiter, type FailureCounterStore, LoginThrottle, MemoryFailureCounterStore } from './lib/login-throttle.js';
+import { createMailer, type Mailer } from './lib/mailer.js';
 import { FallbackFailureCounterStore, RedisFailureCounterStore } from './lib/redis-failure-store.js';
+import { createAccountMail } from './modules/auth/account-mail.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { TokenResponseSchema } from './modules/auth/auth.schemas.js';
 import { createAuthService } from './modules/auth/auth.service.js';
@@ -37,6 +39,8 @@ export interface AppDeps {
   failureCounterStore?: FailureCounterStore;
   /** Overrides the pino logger options (tests pass false). */
   logger?: FastifyServerOptions['logger'];
+  /** A mail queue; when omitted one is made from config (SMTP or the outbox) and closed with the app. */
+  mailer?: Mailer;
 }
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -51,6 +55,7 @@ const REDACT = [
   '*.new_password',
   '*.refresh_token',
   '*.access_token',
+  '*.token',
 ];
 
 // Bodies are validated strictly: no type coercion, unknown fields are errors (not stripped).
@@ -132,14 +137,28 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     },
     keyRing,
   );
-  const throttle = new LoginThrottle(deps.failureCounterStore ?? createFailureCounterStore(app, config), config.loginThrottle);
+  const failureCounters = deps.failureCounterStore ?? createFailureCounterStore(app, config);
+  const throttle = new LoginThrottle(failureCounters, config.loginThrottle);
+
+  const mailer = deps.mailer ?? createMailer(config.mail, app.log);
+  // Registered after the database hook: requests have finished by now, so no more mail is queued.
+  if (!deps.mailer) app.addHook('onClose', async () => mailer.close());
+  const accountMail = createAccountMail({
+    mailer,
+    publicUrl: config.publicUrl,
+    passwordResetTtlSeconds: config.account.passwordResetTtlSeconds,
+    emailVerificationTtlSeconds: config.account.emailVerificationTtlSeconds,
+  });
   const auth = createAuthService({
     db: database.db,
     accessTokens,
     throttle,
     refreshTokenTtlSeconds: config.jwt.refreshTokenTtlSeconds,
+    accountMail,
+    accountLimiter: new AttemptLimiter(failureCounters, 'account:', config.loginThrottle.windowSeconds),
+    account: config.account,
   });
-  const users = createUsersService(database.db);
+  const users = createUsersService(database.db, { accountMail });
 
   await app.register(errorHandlerPlugin);
   await app.register(securityPlugin, { config });

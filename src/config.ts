@@ -52,6 +52,26 @@ export interface Config {
   readonly docsEnabled: boolean;
   /** Shared counters (login throttling) across instances; null keeps them in process memory. */
   readonly redis: { readonly url: string; readonly keyPrefix: string } | null;
+  readonly mail: {
+    /** smtp:// or smtps:// URL, credentials included (never logged); null writes mail to the outbox. */
+    readonly smtpUrl: string | null;
+    /** The From header, "Name <address>" or a bare address. */
+    readonly from: string;
+    /** Development outbox: one JSON file per mail, used when smtpUrl is null. */
+    readonly outboxDir: string;
+  };
+  /** Base URL of the links in mails (no trailing slash), e.g. https://app.example.com. */
+  readonly publicUrl: string;
+  readonly account: {
+    /** Login of a user whose email is not verified answers 403 EMAIL_NOT_VERIFIED. */
+    readonly requireVerifiedEmail: boolean;
+    readonly passwordResetTtlSeconds: number;
+    readonly emailVerificationTtlSeconds: number;
+    /** Reset and verification mails one address may be sent per throttle window. */
+    readonly maxMailsPerAddress: number;
+    /** Forgot-password requests and bad reset/verification tokens per client IP per window. */
+    readonly maxAttemptsPerIp: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -163,6 +183,17 @@ export function loadConfig(env: Env = readEnvironment()): Config {
       : { value: '', source: 'env', warning: null };
   const keyRotationIntervalSeconds = str('JWT_KEY_ROTATION_INTERVAL', '0') === '0' ? 0 : duration('JWT_KEY_ROTATION_INTERVAL', '30d');
 
+  const smtpUrl = parseSmtpUrl(str('SMTP_URL', ''), problems);
+  const publicUrlRaw = str('PUBLIC_URL', '');
+  // Reset links pointing at a developer's loopback address would be useless in real mail.
+  if (production && smtpUrl !== null && publicUrlRaw === '') {
+    problems.push('PUBLIC_URL is required when NODE_ENV=production and SMTP_URL is set (the links in mails start with it)');
+  }
+  const passwordResetTtlSeconds = duration('PASSWORD_RESET_TTL', '15m');
+  if (passwordResetTtlSeconds > 86_400) problems.push('PASSWORD_RESET_TTL must be at most 24h (a reset link is a password)');
+  const emailVerificationTtlSeconds = duration('EMAIL_VERIFICATION_TTL', '24h');
+  if (emailVerificationTtlSeconds > 30 * 86_400) problems.push('EMAIL_VERIFICATION_TTL must be at most 30d');
+
   const config: Config = {
     nodeEnv,
     port,
@@ -195,6 +226,19 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     },
     docsEnabled: bool('DOCS_ENABLED', true),
     redis: parseRedis(str('REDIS_URL', ''), str('REDIS_KEY_PREFIX', 'gatehouse:'), problems),
+    mail: {
+      smtpUrl,
+      from: parseMailFrom(str('MAIL_FROM', 'Gatehouse <no-reply@localhost>'), problems),
+      outboxDir: resolve(str('MAIL_OUTBOX_DIR', join(dataDir(database), 'outbox'))),
+    },
+    publicUrl: parsePublicUrl(publicUrlRaw === '' ? defaultPublicUrl(host, port) : publicUrlRaw, problems),
+    account: {
+      requireVerifiedEmail: bool('REQUIRE_VERIFIED_EMAIL', false),
+      passwordResetTtlSeconds,
+      emailVerificationTtlSeconds,
+      maxMailsPerAddress: int('MAIL_MAX_PER_ADDRESS', 3, 1, 10),
+      maxAttemptsPerIp: int('ACCOUNT_MAX_ATTEMPTS_PER_IP', 20, 1, 100_000),
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
@@ -220,6 +264,54 @@ function parseRedis(url: string, keyPrefix: string, problems: string[]): Config[
   if (url === '') return null;
   if (!/^rediss?:\/\/[^\s]+$/.test(url)) problems.push('REDIS_URL must look like redis://host:6379 or rediss://…');
   return { url, keyPrefix };
+}
+
+/** The folder for local state (development secret, outbox): beside the SQLite file, else ./data. */
+function dataDir(database: DatabaseConfig): string {
+  return database.kind === 'sqlite' && database.path !== ':memory:' ? dirname(database.path) : resolve('./data');
+}
+
+function parseSmtpUrl(raw: string, problems: string[]): string | null {
+  if (raw === '') return null;
+  let url: URL | null = null;
+  try {
+    url = new URL(raw);
+  } catch {
+    // fall through to the problem below
+  }
+  // The value carries the SMTP password, so the problem never repeats it.
+  if (!url || (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') || url.hostname === '') {
+    problems.push('SMTP_URL must look like smtp://user:pass@host:587 or smtps://user:pass@host:465');
+  }
+  return raw;
+}
+
+const MAIL_ADDRESS = '[^\\s<>@",;]+@[^\\s<>@",;]+';
+const MAIL_FROM = new RegExp(`^(?:[^<>"\\r\\n]*<${MAIL_ADDRESS}>|"[^"\\r\\n]*"\\s*<${MAIL_ADDRESS}>|${MAIL_ADDRESS})$`);
+
+function parseMailFrom(raw: string, problems: string[]): string {
+  if (!MAIL_FROM.test(raw)) problems.push(`MAIL_FROM must be an address or "Name <address>" (got "${raw}")`);
+  return raw;
+}
+
+/** http://HOST:PORT, with a wildcard listening address replaced by the loopback one. */
+function defaultPublicUrl(host: string, port: number): string {
+  const name = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
+  return `http://${name}:${port}`;
+}
+
+function parsePublicUrl(raw: string, problems: string[]): string {
+  let url: URL | null = null;
+  try {
+    url = new URL(raw);
+  } catch {
+    // reported below
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '' || url.username !== '') {
+    problems.push(`PUBLIC_URL must be an http(s) URL without query, fragment or credentials, e.g. https://app.example.com (got "${raw}")`);
+    return raw;
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
 function parseTrustProxy(raw: string, problems: string[]): TrustProxy {
@@ -264,7 +356,7 @@ function resolveSecret(
     problems.push(`${name} is required when NODE_ENV=production (at least 32 random bytes: openssl rand -base64 48)`);
     return { value: '', source: 'env', warning: null };
   }
-  const dir = database.kind === 'sqlite' && database.path !== ':memory:' ? dirname(database.path) : resolve('./data');
+  const dir = dataDir(database);
   const file = join(dir, fileName);
   try {
     if (existsSync(file)) {

@@ -7,6 +7,7 @@ export const ERROR_CODES = {
   TOKEN_EXPIRED: { status: 401, title: 'Token expired' },
   INVALID_CREDENTIALS: { status: 401, title: 'Invalid credentials' },
   FORBIDDEN: { status: 403, title: 'Forbidden' },
+  EMAIL_NOT_VERIFIED: { status: 403, title: 'Email not verified' },
   NOT_FOUND: { status: 404, title: 'Not found' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   EMAIL_TAKEN: { status: 409, title: 'Email taken' },

@@ -8,8 +8,17 @@ export async function startServer(config: Config): Promise<FastifyInstance> {
   const started = performance.now();
   const app = await buildApp(config);
   if (config.jwt.secretWarning) app.log.warn(config.jwt.secretWarning);
+  if (!config.mail.smtpUrl) {
+    app.log.warn(
+      { outbox: config.mail.outboxDir },
+      'SMTP_URL not set: mail is not sent but written to the development outbox (one JSON file per mail)',
+    );
+  }
   await app.listen({ port: config.port, host: config.host });
-  app.log.info({ ms: Math.round(performance.now() - started), database: config.database.kind }, 'gatehouse ready');
+  app.log.info(
+    { ms: Math.round(performance.now() - started), database: config.database.kind, mail: config.mail.smtpUrl ? 'smtp' : 'outbox' },
+    'gatehouse ready',
+  );
 
   let closing = false;
   const shutdown = async (signal: string) => {

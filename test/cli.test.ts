@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import SQLite from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { runCli, startServerProcess } from './helpers/processes.js';
 
@@ -27,6 +28,10 @@ describe('gatehouse CLI', () => {
     expect(created.stderr).toBe('');
     expect(created.status).toBe(0);
     expect(created.stdout).toMatch(/^created admin root@example\.com \(/);
+    // The operator vouches for the address: CLI-created users start verified (and nothing is mailed).
+    const sqlite = new SQLite(env.DATABASE_URL.slice('sqlite:'.length), { readonly: true });
+    expect(sqlite.prepare('select email_verified from users where email = ?').get('root@example.com')).toEqual({ email_verified: 1 });
+    sqlite.close();
 
     const demoteLast = run(['user', 'set-role', '--email', 'root@example.com', '--role', 'user'], env);
     expect(demoteLast.status).toBe(1);
@@ -117,5 +122,21 @@ describe('server process', () => {
     expect(logs).not.toContain(tokens.access_token);
     expect(logs).not.toContain(tokens.refresh_token);
     expect(logs).not.toContain(env.JWT_SECRET);
+
+    // Without SMTP_URL the server says at start that mail goes to the outbox; shutdown flushed
+    // the nine verification mails there, and none of their tokens reached the log.
+    expect(lines.find((l) => l.level === 40 && String(l.msg).startsWith('SMTP_URL not set'))).toMatchObject({
+      outbox: join(dirname(env.DATABASE_URL.slice('sqlite:'.length)), 'outbox'),
+    });
+    expect(lines.find((l) => l.msg === 'gatehouse ready')).toMatchObject({ mail: 'outbox' });
+    const outbox = join(dirname(env.DATABASE_URL.slice('sqlite:'.length)), 'outbox');
+    const mails = readdirSync(outbox).map((f) => JSON.parse(readFileSync(join(outbox, f), 'utf8')) as { text: string });
+    expect(mails).toHaveLength(9);
+    for (const mail of mails) {
+      const token = /verify-email\?token=([A-Za-z0-9_-]+)/.exec(mail.text)?.[1];
+      expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(logs).not.toContain(token);
+    }
+    expect(lines.filter((l) => l.msg === 'mail sent')).toHaveLength(9);
   });
 });

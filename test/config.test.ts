@@ -86,6 +86,91 @@ describe('loadConfig', () => {
   });
 });
 
+describe('mail and account settings', () => {
+  it('have the documented defaults: outbox beside the database, links to HOST:PORT, verification not required', () => {
+    const url = tempDb();
+    const config = loadConfig({ JWT_SECRET: strong(), DATABASE_URL: url });
+    expect(config.mail).toEqual({
+      smtpUrl: null,
+      from: 'Gatehouse <no-reply@localhost>',
+      outboxDir: join(url.slice('sqlite:'.length, -'g.db'.length), 'outbox'),
+    });
+    expect(config.publicUrl).toBe('http://127.0.0.1:3000');
+    expect(config.account).toEqual({
+      requireVerifiedEmail: false,
+      passwordResetTtlSeconds: 900,
+      emailVerificationTtlSeconds: 86_400,
+      maxMailsPerAddress: 3,
+      maxAttemptsPerIp: 20,
+    });
+    expect(loadConfig({ JWT_SECRET: strong(), DATABASE_URL: 'postgres://u@127.0.0.1/db' }).mail.outboxDir).toBe(
+      join(process.cwd(), 'data', 'outbox'),
+    );
+  });
+
+  it('parses SMTP_URL, MAIL_FROM, PUBLIC_URL (trailing slash dropped) and the TTLs', () => {
+    const config = loadConfig({
+      JWT_SECRET: strong(),
+      DATABASE_URL: tempDb(),
+      SMTP_URL: 'smtps://mailer:s3cret@smtp.example.com:465',
+      MAIL_FROM: '"Example, Inc." <accounts@example.com>',
+      PUBLIC_URL: 'https://example.com/app/',
+      REQUIRE_VERIFIED_EMAIL: 'true',
+      PASSWORD_RESET_TTL: '30m',
+      EMAIL_VERIFICATION_TTL: '2d',
+    });
+    expect(config.mail).toMatchObject({
+      smtpUrl: 'smtps://mailer:s3cret@smtp.example.com:465',
+      from: '"Example, Inc." <accounts@example.com>',
+    });
+    expect(config.publicUrl).toBe('https://example.com/app');
+    expect(config.account).toMatchObject({
+      requireVerifiedEmail: true,
+      passwordResetTtlSeconds: 1800,
+      emailVerificationTtlSeconds: 172_800,
+    });
+  });
+
+  it('builds PUBLIC_URL from HOST and PORT when unset', () => {
+    const at = (env: Record<string, string>) => loadConfig({ JWT_SECRET: strong(), DATABASE_URL: tempDb(), ...env }).publicUrl;
+    expect(at({ HOST: '0.0.0.0', PORT: '8080' })).toBe('http://127.0.0.1:8080');
+    expect(at({ HOST: 'api.internal', PORT: '80' })).toBe('http://api.internal');
+    expect(at({ HOST: '::1' })).toBe('http://[::1]:3000');
+  });
+
+  it('lists every bad mail setting, and never echoes the SMTP password', () => {
+    const problems = problemsOf({
+      JWT_SECRET: strong(),
+      DATABASE_URL: tempDb(),
+      SMTP_URL: 'http://mailer:hunter2-password@smtp.example.com',
+      MAIL_FROM: 'no address here',
+      PUBLIC_URL: 'ftp://example.com',
+      REQUIRE_VERIFIED_EMAIL: 'maybe',
+      PASSWORD_RESET_TTL: '2d',
+      EMAIL_VERIFICATION_TTL: 'soon',
+      MAIL_MAX_PER_ADDRESS: '11',
+    });
+    expect(problems.map((p) => p.split(' ')[0]).sort()).toEqual([
+      'EMAIL_VERIFICATION_TTL',
+      'MAIL_FROM',
+      'MAIL_MAX_PER_ADDRESS',
+      'PASSWORD_RESET_TTL',
+      'PUBLIC_URL',
+      'REQUIRE_VERIFIED_EMAIL',
+      'SMTP_URL',
+    ]);
+    expect(problems.join('\n')).not.toContain('hunter2');
+  });
+
+  it('production with SMTP_URL needs PUBLIC_URL (links to a loopback address would be useless)', () => {
+    const env = { NODE_ENV: 'production', JWT_SECRET: strong(), DATABASE_URL: tempDb(), SMTP_URL: 'smtp://smtp.example.com:587' };
+    expect(problemsOf(env)).toEqual([expect.stringMatching(/^PUBLIC_URL is required/)]);
+    expect(loadConfig({ ...env, PUBLIC_URL: 'https://app.example.com' }).publicUrl).toBe('https://app.example.com');
+    // Without SMTP_URL (outbox) production starts, and the server warns at start.
+    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: strong(), DATABASE_URL: tempDb() })).toEqual([]);
+  });
+});
+
 describe('JWT_SECRET', () => {
   it.each(['secret', 'changeme', 'super-secret-string'])('production refuses the well-known secret %j', (secret) => {
     expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: secret, DATABASE_URL: tempDb() })[0]).toMatch(/JWT_SECRET/);

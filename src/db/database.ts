@@ -11,6 +11,8 @@ export interface UsersTable {
   password_hash: string;
   role: 'user' | 'admin';
   disabled: number;
+  /** 1 once the owner proved control of `email` (verification link or password reset). */
+  email_verified: number;
   created_at: string;
   updated_at: string;
 }
@@ -32,6 +34,21 @@ export interface RefreshTokensTable {
   created_at: string;
   expires_at: string;
   /** Set when the token is exchanged; presenting it again is reuse. */
+  used_at: string | null;
+}
+
+export type AccountTokenPurpose = 'password_reset' | 'email_verification';
+
+/** Single-use tokens sent by mail (password reset, email verification). */
+export interface AccountTokensTable {
+  /** SHA-256 of the opaque token; the token itself only ever exists in the mail. */
+  token_hash: string;
+  user_id: string;
+  purpose: AccountTokenPurpose;
+  /** The address the token was mailed to: it only acts while the user still has that address. */
+  email: string;
+  created_at: string;
+  expires_at: string;
   used_at: string | null;
 }
 
@@ -81,6 +98,7 @@ export interface DB {
   users: UsersTable;
   sessions: SessionsTable;
   refresh_tokens: RefreshTokensTable;
+  account_tokens: AccountTokensTable;
   books: BooksTable;
   bucketlists: BucketlistsTable;
   bucketlist_items: BucketlistItemsTable;

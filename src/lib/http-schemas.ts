@@ -87,6 +87,10 @@ const PROBLEM_EXAMPLES: Record<ErrorCode, { when: string; detail: string; errors
     detail: 'The email or password is incorrect.',
   },
   FORBIDDEN: { when: 'signed in but not allowed (role or ownership)', detail: 'You are not allowed to do this.' },
+  EMAIL_NOT_VERIFIED: {
+    when: 'REQUIRE_VERIFIED_EMAIL is on and the right password was given for an unverified email (a new link is mailed)',
+    detail: 'Verify your email address first; a new verification link has been sent.',
+  },
   NOT_FOUND: { when: 'no such resource (or a private one of someone else)', detail: 'The resource does not exist.' },
   METHOD_NOT_ALLOWED: { when: 'the path exists with other methods (see `Allow`)', detail: 'DELETE is not allowed on this resource.' },
   EMAIL_TAKEN: { when: 'the email is already registered', detail: 'That email address is already registered.' },
@@ -170,4 +174,9 @@ export function problems(...documented: DocumentedProblem[]): Record<number, Pro
     responses[status] = response;
   }
   return responses;
+}
+
+/** One problem+json error response with a description for the OpenAPI document (which codes, when). */
+export function problem(description: string) {
+  return Type.Ref(ProblemSchema, { description });
 }

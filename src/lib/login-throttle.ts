@@ -93,3 +93,36 @@ export class MemoryFailureCounterStore implements FailureCounterStore {
     }
   }
 }
+
+/** One fixed-window limit: at most `max` counted events for `key`. */
+export interface AttemptLimit {
+  key: string;
+  max: number;
+}
+
+/**
+ * Fixed-window limits on arbitrary keys over the same counter store as login throttling (so
+ * Redis shares them across instances), under their own key prefix. For limits that count
+ * requests (mails asked for) or failures other than sign-ins (bad reset tokens).
+ */
+export class AttemptLimiter {
+  constructor(
+    private readonly store: FailureCounterStore,
+    private readonly prefix: string,
+    private readonly windowSeconds: number,
+  ) {}
+
+  /** Blocked when any of the keys has reached its limit; Retry-After is the longest wait. */
+  async check(limits: AttemptLimit[]): Promise<ThrottleDecision> {
+    const counts = await Promise.all(limits.map((limit) => this.store.get(this.prefix + limit.key)));
+    const waits = counts.filter((count, i) => count.count >= (limits[i] as AttemptLimit).max).map((count) => count.resetInMs);
+    if (waits.length === 0) return { blocked: false, retryAfterSeconds: 0 };
+    return { blocked: true, retryAfterSeconds: Math.max(1, Math.ceil(Math.max(...waits) / 1000)) };
+  }
+
+  /** Counts one event for each key. */
+  async record(keys: string[]): Promise<void> {
+    const windowMs = this.windowSeconds * 1000;
+    await Promise.all(keys.map((key) => this.store.increment(this.prefix + key, windowMs)));
+  }
+}

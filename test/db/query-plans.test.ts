@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCursor, encodeCursor } from '../../src/lib/pagination.js';
+import { retireAccountTokens } from '../../src/modules/auth/auth.repository.js';
 import { listBooks } from '../../src/modules/books/books.repository.js';
 import { findBucketlistForOwner, listBucketlistsForOwner, listItems } from '../../src/modules/bucketlists/bucketlists.repository.js';
 import { listUsers } from '../../src/modules/users/users.repository.js';
@@ -79,10 +80,15 @@ describe('query plans (SQLite EXPLAIN QUERY PLAN)', () => {
       (db: TestContext['db']) => findBucketlistForOwner(db, id, { ownerId: id }),
       'bucketlist_items_list_created_at_id_idx',
     ],
+    [
+      "a user's outstanding reset tokens (retired on reset)",
+      (db: TestContext['db']) => retireAccountTokens(db, id, 'password_reset', '2026-01-01T00:00:00.000Z'),
+      'account_tokens_user_purpose_idx',
+    ],
   ])('%s uses an index and no temp sort', async (_label, fn, index) => {
     const detail = await capture(fn)();
     expect(detail).toContain(index);
     expect(detail).not.toMatch(/USE TEMP B-TREE/);
-    expect(detail).not.toMatch(/^SCAN (books|users|bucketlists|bucketlist_items)$/m);
+    expect(detail).not.toMatch(/^SCAN (books|users|bucketlists|bucketlist_items|account_tokens)$/m);
   });
 });

@@ -32,6 +32,9 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   const cleanups: (() => Promise<void> | void)[] = [];
   let databaseUrl: string;
   let db: Kysely<DB>;
+  // Local state (the SQLite file, the development mail outbox) lives in a temp folder per app.
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   if (TEST_DB === 'postgres') {
     const database = await createPostgresDatabase();
     cleanups.push(() => database.drop());
@@ -41,8 +44,6 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     pool.on('error', () => {});
     db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   } else {
-    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const dbPath = join(dir, 'test.db');
     databaseUrl = `sqlite:${dbPath}`;
     db = new Kysely<DB>({ dialect: new SqliteDialect({ database: new SQLite(dbPath) }) });
@@ -52,6 +53,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     JWT_SECRET: randomBytes(48).toString('base64url'),
     DATABASE_URL: databaseUrl,
     LOG_LEVEL: 'silent',
+    MAIL_OUTBOX_DIR: join(dir, 'outbox'),
     ...env,
   });
   const app = await buildApp(config, { logger: false });

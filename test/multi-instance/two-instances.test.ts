@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresDatabase } from '../helpers/postgres.js';
 import { runCli, type ServerProcess, startServerProcess } from '../helpers/processes.js';
@@ -21,6 +24,8 @@ beforeAll(async () => {
     REDIS_URL: process.env.GATEHOUSE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
     REDIS_KEY_PREFIX: `gatehouse-multi:${randomBytes(6).toString('hex')}:`,
     LOG_LEVEL: 'warn',
+    // No SMTP here: keep the development outbox out of the shared temp folder.
+    MAIL_OUTBOX_DIR: join(mkdtempSync(join(tmpdir(), 'gatehouse-multi-')), 'outbox'),
   };
   const created = runCli(['user', 'create', '--email', 'root@example.com', '--admin'], env, `${PASSWORD}\n`);
   expect(created.status, created.stderr).toBe(0);

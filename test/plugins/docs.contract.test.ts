@@ -1,3 +1,5 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
@@ -69,13 +71,15 @@ interface RequestOptions {
   authorization?: string;
   json?: unknown;
   raw?: { contentType: string; body: string };
+  /** Client IP, so scenarios that exhaust a per-IP limit do not throttle the others. */
+  ip?: string;
 }
 
-function send(method: string, url: string, { as, authorization, json, raw }: RequestOptions = {}): Promise<LightMyRequestResponse> {
+function send(method: string, url: string, { as, authorization, json, raw, ip }: RequestOptions = {}): Promise<LightMyRequestResponse> {
   const headers: Record<string, string> = {};
   const auth = authorization ?? as?.headers.authorization;
   if (auth) headers.authorization = auth;
-  const options: InjectOptions = { method: method as InjectOptions['method'], url, headers };
+  const options: InjectOptions = { method: method as InjectOptions['method'], url, headers, ...(ip && { remoteAddress: ip }) };
   if (raw) {
     headers['content-type'] = raw.contentType;
     options.payload = raw.body;
@@ -137,6 +141,27 @@ function genericScenario(c: Case): Scenario | undefined {
   }
 }
 
+/** The token of the newest mail of `kind` to `to` in the development outbox (mail is sent async). */
+async function mailedToken(to: string, path: 'reset-password' | 'verify-email'): Promise<string> {
+  for (let i = 0; i < 100; i++) {
+    const files = existsSync(ctx.config.mail.outboxDir) ? readdirSync(ctx.config.mail.outboxDir).sort().reverse() : [];
+    for (const file of files) {
+      const mail = JSON.parse(readFileSync(join(ctx.config.mail.outboxDir, file), 'utf8')) as { to: string; text: string };
+      const token = new RegExp(`/${path}\\?token=([\\w-]+)`).exec(mail.text)?.[1];
+      if (mail.to.includes(to) && token) return token;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`no ${path} mail to ${to}`);
+}
+
+/** Repeats a request until it answers 429 (a limit of a few attempts), at most 40 times. */
+async function untilThrottled(request: () => Promise<LightMyRequestResponse>): Promise<LightMyRequestResponse> {
+  let res = await request();
+  for (let i = 0; i < 40 && res.statusCode !== 429; i++) res = await request();
+  return res;
+}
+
 const login = (email: string, password: string) => send('POST', '/auth/login', { json: { email, password } });
 const changePassword = (as: SignedIn, current: string) =>
   send('PUT', '/auth/password', { as, json: { current_password: current, new_password: NEW_PASSWORD } });
@@ -179,6 +204,43 @@ const specificScenarios: Record<string, Scenario> = {
     const user = await signUp(ctx.app);
     expect((await changePassword(user, 'not the password at all')).statusCode).toBe(403);
     return changePassword(user, 'not the password at all');
+  },
+
+  'POST /auth/login 403 EMAIL_NOT_VERIFIED': async () => {
+    const strict = await createTestApp({ REQUIRE_VERIFIED_EMAIL: 'true' });
+    try {
+      const email = uniqueEmail('unverified');
+      await strict.app.inject({ method: 'POST', url: '/auth/register', payload: { email, password: STRONG_PASSWORD } });
+      return await strict.app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: STRONG_PASSWORD } });
+    } finally {
+      await strict.close();
+    }
+  },
+  'POST /auth/password/forgot 429 RATE_LIMITED': () =>
+    untilThrottled(() => send('POST', '/auth/password/forgot', { json: { email: f.bob.email }, ip: '10.66.0.1' })),
+  'POST /auth/password/reset 204': async () => {
+    const user = await signUp(ctx.app);
+    expect((await send('POST', '/auth/password/forgot', { json: { email: user.email }, ip: '10.66.0.2' })).statusCode).toBe(202);
+    const token = await mailedToken(user.email, 'reset-password');
+    return send('POST', '/auth/password/reset', { json: { token, new_password: NEW_PASSWORD }, ip: '10.66.0.2' });
+  },
+  'POST /auth/password/reset 400 TOKEN_INVALID': () =>
+    send('POST', '/auth/password/reset', { json: { token: 'A'.repeat(43), new_password: NEW_PASSWORD }, ip: '10.66.0.3' }),
+  'POST /auth/password/reset 429 RATE_LIMITED': () =>
+    untilThrottled(() =>
+      send('POST', '/auth/password/reset', { json: { token: 'B'.repeat(43), new_password: NEW_PASSWORD }, ip: '10.66.0.4' }),
+    ),
+  'POST /auth/verify-email 204': async () => {
+    const user = await signUp(ctx.app);
+    return send('POST', '/auth/verify-email', { json: { token: await mailedToken(user.email, 'verify-email') }, ip: '10.66.0.5' });
+  },
+  'POST /auth/verify-email 400 TOKEN_INVALID': () =>
+    send('POST', '/auth/verify-email', { json: { token: 'C'.repeat(43) }, ip: '10.66.0.6' }),
+  'POST /auth/verify-email 429 RATE_LIMITED': () =>
+    untilThrottled(() => send('POST', '/auth/verify-email', { json: { token: 'D'.repeat(43) }, ip: '10.66.0.7' })),
+  'POST /auth/verify-email/resend 429 RATE_LIMITED': async () => {
+    const user = await signUp(ctx.app);
+    return untilThrottled(() => send('POST', '/auth/verify-email/resend', { as: user }));
   },
 
   'GET /users 200': () => send('GET', '/users', { as: f.admin }),

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
@@ -13,6 +16,7 @@ import { TcpProxy } from '../helpers/tcp-proxy.js';
 let app: FastifyInstance;
 let proxy: TcpProxy;
 let drop: () => Promise<void>;
+let outbox: string;
 let user: SignedIn;
 
 beforeAll(async () => {
@@ -24,7 +28,14 @@ beforeAll(async () => {
   const viaProxy = new URL(database.url);
   viaProxy.hostname = '127.0.0.1';
   viaProxy.port = String(proxy.port);
-  const config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: randomBytes(48).toString('base64url'), DATABASE_URL: viaProxy.toString() });
+  outbox = mkdtempSync(join(tmpdir(), 'gatehouse-outage-'));
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    JWT_SECRET: randomBytes(48).toString('base64url'),
+    DATABASE_URL: viaProxy.toString(),
+    // Sign-up mails a verification link: keep the development outbox out of the working directory.
+    MAIL_OUTBOX_DIR: outbox,
+  });
   app = await buildApp(config, { logger: false });
   user = await signUp(app);
 });
@@ -33,6 +44,7 @@ afterAll(async () => {
   await app.close();
   await proxy.stop();
   await drop();
+  rmSync(outbox, { recursive: true, force: true });
 });
 
 describe('PostgreSQL outage', () => {

@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as usersAndSessions from './2026-11-23-0001-users-and-sessions.js';
 import * as booksAndBucketlists from './2026-11-23-0002-books-and-bucketlists.js';
 import * as signingKeys from './2026-11-23-0003-signing-keys.js';
+import * as accountTokens from './2026-11-23-0004-account-tokens.js';
 
 /**
  * Every migration, by date-prefixed name. Listed statically (not read from a folder) so the
@@ -13,6 +14,7 @@ export const migrationProvider: MigrationProvider = {
       '2026-11-23-0001-users-and-sessions': usersAndSessions,
       '2026-11-23-0002-books-and-bucketlists': booksAndBucketlists,
       '2026-11-23-0003-signing-keys': signingKeys,
+      '2026-11-23-0004-account-tokens': accountTokens,
     };
   },
 };

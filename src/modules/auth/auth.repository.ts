@@ -1,4 +1,5 @@
-import type { RefreshTokensTable, SessionsTable } from '../../db/database.js';
+import { sql } from 'kysely';
+import type { AccountTokenPurpose, AccountTokensTable, RefreshTokensTable, SessionsTable } from '../../db/database.js';
 import { preparedQuery } from '../../db/prepared-query.js';
 import type { Executor, UserRow } from '../users/users.repository.js';
 
@@ -92,4 +93,87 @@ export async function revokeUserSessions(
     .where('revoked_at', 'is', null);
   if (exceptSessionId) query = query.where('id', '!=', exceptSessionId);
   await query.execute();
+}
+
+/** Stores a single-use account token (verification or reset) for a known user. */
+export async function insertAccountToken(db: Executor, token: AccountTokensTable): Promise<void> {
+  await db.insertInto('account_tokens').values(token).execute();
+}
+
+/**
+ * Stores a password-reset token for the active user with this email, if there is one, in a
+ * single INSERT … SELECT: known and unknown emails run the very same statement, so the
+ * answer's timing does not tell them apart. True when a token was stored.
+ */
+export async function insertPasswordResetTokenForEmail(
+  db: Executor,
+  token: { token_hash: string; created_at: string; expires_at: string },
+  email: string,
+): Promise<boolean> {
+  const result = await db
+    .insertInto('account_tokens')
+    .columns(['token_hash', 'user_id', 'purpose', 'email', 'created_at', 'expires_at'])
+    .expression((eb) =>
+      eb
+        .selectFrom('users')
+        .select([
+          // Casts: PostgreSQL cannot infer the type of a bare parameter in a select list.
+          sql<string>`cast(${token.token_hash} as text)`.as('token_hash'),
+          'users.id',
+          sql.lit<AccountTokenPurpose>('password_reset').as('purpose'),
+          'users.email',
+          sql<string>`cast(${token.created_at} as text)`.as('created_at'),
+          sql<string>`cast(${token.expires_at} as text)`.as('expires_at'),
+        ])
+        .where('users.email', '=', email)
+        .where('users.disabled', '=', 0),
+    )
+    .executeTakeFirst();
+  return result.numInsertedOrUpdatedRows === 1n;
+}
+
+/** An account token by hash and purpose, with the current email and state of its user. */
+export function findAccountToken(db: Executor, tokenHash: string, purpose: AccountTokenPurpose) {
+  return db
+    .selectFrom('account_tokens')
+    .innerJoin('users', 'users.id', 'account_tokens.user_id')
+    .select([
+      'account_tokens.user_id',
+      'account_tokens.email',
+      'account_tokens.expires_at',
+      'account_tokens.used_at',
+      'users.email as user_email',
+      'users.disabled as user_disabled',
+    ])
+    .where('account_tokens.token_hash', '=', tokenHash)
+    .where('account_tokens.purpose', '=', purpose)
+    .executeTakeFirst();
+}
+
+/**
+ * Uses up an account token if, and only if, it is unused, unexpired and its user still has the
+ * address it was mailed to: one conditional UPDATE, so of two concurrent uses exactly one wins.
+ */
+export async function claimAccountToken(db: Executor, tokenHash: string, purpose: AccountTokenPurpose, now: string): Promise<boolean> {
+  const result = await db
+    .updateTable('account_tokens')
+    .set({ used_at: now })
+    .where('token_hash', '=', tokenHash)
+    .where('purpose', '=', purpose)
+    .where('used_at', 'is', null)
+    .where('expires_at', '>', now)
+    .where('email', '=', (eb) => eb.selectFrom('users').select('users.email').whereRef('users.id', '=', 'account_tokens.user_id'))
+    .executeTakeFirst();
+  return result.numUpdatedRows === 1n;
+}
+
+/** Ends every outstanding token of one purpose for a user (older mails stop working). */
+export async function retireAccountTokens(db: Executor, userId: string, purpose: AccountTokenPurpose, now: string): Promise<void> {
+  await db
+    .updateTable('account_tokens')
+    .set({ used_at: now })
+    .where('user_id', '=', userId)
+    .where('purpose', '=', purpose)
+    .where('used_at', 'is', null)
+    .execute();
 }

@@ -4,8 +4,19 @@ import { BODY_PROBLEMS, created, noContent, problems, TOKEN_PROBLEMS } from '../
 import { normalizeBodyFields } from '../../lib/normalize-body.js';
 import { UserSchema } from '../users/users.schemas.js';
 import type { UsersService } from '../users/users.service.js';
-import { ChangePasswordBody, LoginBody, RefreshBody, RegisterBody, RegisterResponse, TokenResponseSchema } from './auth.schemas.js';
-import type { AuthService } from './auth.service.js';
+import {
+  AcceptedResponse,
+  ChangePasswordBody,
+  ForgotPasswordBody,
+  LoginBody,
+  RefreshBody,
+  RegisterBody,
+  RegisterResponse,
+  ResetPasswordBody,
+  TokenResponseSchema,
+  VerifyEmailBody,
+} from './auth.schemas.js';
+import { type AuthService, FORGOT_PASSWORD_ACCEPTED } from './auth.service.js';
 
 const bearer = [{ bearerAuth: [] }];
 const tags = ['Auth'];
@@ -20,7 +31,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; users: U
         tags,
         summary: 'Create an account',
         description:
-          "Email is trimmed and lower-cased. The password (12..128 characters after NFC normalisation) must not be a common one nor contain the email's name. `Location` is the new user's URL. Log in afterwards to get tokens.",
+          "Email is trimmed and lower-cased. The password (12..128 characters after NFC normalisation) must not be a common one nor contain the email's name. `Location` is the new user's URL. Log in afterwards to get tokens. Mails a verification link to the address (see POST /auth/verify-email).",
         body: RegisterBody,
         response: { 201: created(RegisterResponse, 'Account created'), ...problems(...BODY_PROBLEMS, 'EMAIL_TAKEN') },
       },
@@ -39,11 +50,12 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; users: U
         tags,
         summary: 'Sign in with email and password',
         description:
-          'Unknown email and wrong password get the same 401. Repeated failures per email or client IP answer 429. Send the `access_token` as `Authorization: Bearer <token>`.',
+          'Unknown email and wrong password get the same 401. Repeated failures per email or client IP answer 429. Send the `access_token` as `Authorization: Bearer <token>`. ' +
+          'With REQUIRE_VERIFIED_EMAIL, the right password for an unverified email answers 403 EMAIL_NOT_VERIFIED (and mails a new link).',
         body: LoginBody,
         response: {
           200: Type.Ref(TokenResponseSchema, { description: 'Signed in: an access token and a single-use refresh token' }),
-          ...problems(...BODY_PROBLEMS, 'INVALID_CREDENTIALS', {
+          ...problems(...BODY_PROBLEMS, 'INVALID_CREDENTIALS', 'EMAIL_NOT_VERIFIED', {
             code: 'RATE_LIMITED',
             detail: 'Too many failed sign-in attempts; try again later.',
             when: 'too many failed logins for this email or client IP; `Retry-After` says when to retry',
@@ -73,6 +85,89 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; users: U
       },
     },
     async (request) => auth.refresh(request.body.refresh_token),
+  );
+
+  app.post(
+    '/auth/password/forgot',
+    {
+      preValidation: async (request) => normalizeBodyFields(request.body, ['email']),
+      schema: {
+        tags,
+        summary: 'Mail a password reset link',
+        description:
+          'Always 202 with the same body, whether or not an account uses the email; if one does, a single-use reset ' +
+          'token is mailed. Limited per email and per client IP (429).',
+        body: ForgotPasswordBody,
+        response: {
+          202: AcceptedResponse,
+          ...problems(...BODY_PROBLEMS, {
+            code: 'RATE_LIMITED',
+            detail: 'Too many requests; try again later.',
+            when: 'too many reset mails for this address or requests from this client IP',
+          }),
+        },
+      },
+    },
+    async (request, reply) => {
+      await auth.forgotPassword({ email: request.body.email, ip: request.ip });
+      return reply.code(202).send({ message: FORGOT_PASSWORD_ACCEPTED });
+    },
+  );
+
+  const mailedTokenProblem = (what: string) => ({
+    code: 'TOKEN_INVALID' as const,
+    status: 400,
+    detail: `The ${what} token is invalid, used or expired.`,
+    when: `unknown, used or expired ${what} token, or one mailed to a previous address`,
+  });
+
+  app.post(
+    '/auth/password/reset',
+    {
+      schema: {
+        tags,
+        summary: 'Set a new password with a mailed reset token',
+        description: 'The token dies, and every session of the user ends. Unknown, used or expired token: 400 TOKEN_INVALID.',
+        body: ResetPasswordBody,
+        response: {
+          204: noContent('Password changed; every session ended'),
+          ...problems(...BODY_PROBLEMS, mailedTokenProblem('reset'), {
+            code: 'RATE_LIMITED',
+            detail: 'Too many attempts; try again later.',
+            when: 'too many bad tokens from this client IP',
+          }),
+        },
+      },
+    },
+    async (request, reply) => {
+      await auth.resetPassword({ ...request.body, ip: request.ip });
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/auth/verify-email',
+    {
+      schema: {
+        tags,
+        summary: 'Verify the email address with a mailed token',
+        description:
+          'The user gets email_verified: true. Unknown, used or expired token, or one mailed to a previous address: 400 TOKEN_INVALID.',
+        body: VerifyEmailBody,
+        response: {
+          204: noContent('Email verified'),
+          ...problems(...BODY_PROBLEMS, mailedTokenProblem('verification'), {
+            code: 'RATE_LIMITED',
+            detail: 'Too many attempts; try again later.',
+            when: 'too many bad tokens from this client IP',
+          }),
+        },
+      },
+    },
+    async (request, reply) => {
+      await auth.verifyEmail({ token: request.body.token, ip: request.ip });
+      return reply.code(204).send(null);
+    },
   );
 
   app.register(async (instance) => {
@@ -125,6 +220,27 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; users: U
         },
       },
       async (request) => users.getUser(request.user, request.user.id),
+    );
+
+    authed.post(
+      '/auth/verify-email/resend',
+      {
+        schema: {
+          tags,
+          summary: 'Mail a new verification link to the current address',
+          description: 'Nothing is sent when the email is already verified. Limited per address (429).',
+          security: bearer,
+          response: {
+            202: AcceptedResponse,
+            ...problems(...TOKEN_PROBLEMS, {
+              code: 'RATE_LIMITED',
+              detail: 'Too many mails to this address; try again later.',
+              when: 'too many verification mails for this address',
+            }),
+          },
+        },
+      },
+      async (request, reply) => reply.code(202).send(await auth.resendVerification(request.user)),
     );
 
     authed.put(

@@ -35,6 +35,40 @@ export const ChangePasswordBody = Type.Object(
   },
 );
 
+// Account tokens are 43 base64url characters; anything else within the bound answers
+// TOKEN_INVALID (not VALIDATION_FAILED), like an unknown token.
+const AccountTokenSchema = Type.String({ minLength: 1, maxLength: 512, description: 'the token from the mail (also in its link)' });
+
+export const ForgotPasswordBody = Type.Object(
+  { email: EmailSchema },
+  { additionalProperties: false, examples: [{ email: 'ada@example.com' }] },
+);
+export type ForgotPasswordBody = Static<typeof ForgotPasswordBody>;
+
+export const ResetPasswordBody = Type.Object(
+  { token: AccountTokenSchema, new_password: NewPasswordSchema },
+  {
+    additionalProperties: false,
+    examples: [{ token: 'q3Zx0b8mJ0yB4yqkz7nq2QpYVJ1m8eWQ3f0YfR5vYtE', new_password: 'a much better passphrase 42' }],
+  },
+);
+export type ResetPasswordBody = Static<typeof ResetPasswordBody>;
+
+export const VerifyEmailBody = Type.Object(
+  { token: AccountTokenSchema },
+  { additionalProperties: false, examples: [{ token: 'q3Zx0b8mJ0yB4yqkz7nq2QpYVJ1m8eWQ3f0YfR5vYtE' }] },
+);
+export type VerifyEmailBody = Static<typeof VerifyEmailBody>;
+
+/** 202 answers of the mail-sending routes: the mail is queued, never awaited. */
+export const AcceptedResponse = Type.Object(
+  { message: Type.String() },
+  {
+    description: 'Accepted: the same answer whether or not anything is sent',
+    examples: [{ message: 'If an account uses that address, a link to reset its password is on its way.' }],
+  },
+);
+
 export const TokenResponseSchema = Type.Object(
   {
     access_token: Type.String({ description: 'JWT (typ at+jwt), send as Authorization: Bearer' }),

@@ -1,14 +1,16 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/database.js';
+import { skipCommitFlush } from '../../db/dialect.js';
 import { AppError } from '../../errors.js';
 import type { AccessTokenService } from '../../lib/access-tokens.js';
-import { newId, nowIso } from '../../lib/ids.js';
-import type { LoginThrottle } from '../../lib/login-throttle.js';
+import { isoAfter, newId, nowIso } from '../../lib/ids.js';
+import type { AttemptLimiter, LoginThrottle, ThrottleDecision } from '../../lib/login-throttle.js';
 import { generateOpaqueToken, hashOpaqueToken, isOpaqueTokenShape } from '../../lib/opaque-tokens.js';
 import { burnPasswordVerification, hashPassword, verifyPassword } from '../../lib/passwords.js';
 import { findUserByEmail, findUserById, updateUser } from '../users/users.repository.js';
 import type { User } from '../users/users.schemas.js';
 import { type Actor, checkNewPassword, toUser } from '../users/users.service.js';
+import type { AccountMail } from './account-mail.js';
 import * as repo from './auth.repository.js';
 
 export interface AuthServiceDeps {
@@ -16,6 +18,10 @@ export interface AuthServiceDeps {
   accessTokens: AccessTokenService;
   throttle: LoginThrottle;
   refreshTokenTtlSeconds: number;
+  accountMail: AccountMail;
+  /** Counts mails per address and forgot-password requests / bad account tokens per client IP. */
+  accountLimiter: AttemptLimiter;
+  account: { requireVerifiedEmail: boolean; maxMailsPerAddress: number; maxAttemptsPerIp: number };
 }
 
 export interface TokenResponse {
@@ -30,12 +36,19 @@ export interface TokenResponse {
 const invalidCredentials = () => new AppError('INVALID_CREDENTIALS', 'The email or password is incorrect.');
 const invalidRefresh = () => new AppError('TOKEN_INVALID', 'The refresh token is invalid, expired or revoked.');
 const invalidToken = () => new AppError('TOKEN_INVALID', 'The access token is no longer valid.');
+// 400, not 401: the body carried a bad token, no credentials were refused (and no WWW-Authenticate).
+const invalidAccountToken = () => new AppError('TOKEN_INVALID', 'The token is invalid, expired or already used.', { status: 400 });
+const rateLimited = (detail: string, decision: ThrottleDecision) =>
+  new AppError('RATE_LIMITED', detail, { headers: { 'retry-after': String(decision.retryAfterSeconds) } });
 
-const isoIn = (seconds: number) => new Date(Date.now() + seconds * 1000).toISOString();
+/** The one answer to every forgot-password request, whether or not the account exists. */
+export const FORGOT_PASSWORD_ACCEPTED = 'If an account uses that address, a link to reset its password is on its way.';
 
 /** Sign-up, sign-in, session lifecycle and the per-request token check. */
 export function createAuthService(deps: AuthServiceDeps) {
-  const { db, accessTokens, throttle, refreshTokenTtlSeconds } = deps;
+  const { db, accessTokens, throttle, refreshTokenTtlSeconds, accountMail, accountLimiter, account } = deps;
+  const mailKey = (email: string) => ({ key: `mail:${email}`, max: account.maxMailsPerAddress });
+  const ipKey = (ip: string) => ({ key: `ip:${ip}`, max: account.maxAttemptsPerIp });
 
   function issueTokens(userRow: Parameters<typeof toUser>[0], sessionId: string, refreshToken: string): TokenResponse {
     return {
@@ -67,10 +80,19 @@ export function createAuthService(deps: AuthServiceDeps) {
     }
     if (user.disabled === 1) throw invalidCredentials();
     await throttle.recordSuccess(input.email);
+    if (account.requireVerifiedEmail && user.email_verified !== 1) {
+      // The password was right, so this is the owner: mail a fresh link (the first may have
+      // expired), unless this address was mailed enough already. The answer is the same either way.
+      if (!(await accountLimiter.check([mailKey(user.email)])).blocked) {
+        await accountLimiter.record([mailKey(user.email).key]);
+        (await accountMail.prepareEmailVerification(db, user.id, user.email))();
+      }
+      throw new AppError('EMAIL_NOT_VERIFIED', 'Verify your email address before signing in: follow the link mailed to you.');
+    }
     const now = nowIso();
     const sessionId = newId();
     const refreshToken = generateOpaqueToken();
-    const expiresAt = isoIn(refreshTokenTtlSeconds);
+    const expiresAt = isoAfter(now, refreshTokenTtlSeconds);
     await db
       .transaction()
       .execute((trx) =>
@@ -106,7 +128,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         token_hash: hashOpaqueToken(next),
         session_id: found.session_id,
         created_at: now,
-        expires_at: isoIn(refreshTokenTtlSeconds),
+        expires_at: isoAfter(now, refreshTokenTtlSeconds),
         used_at: null,
       });
       return { kind: 'ok' as const, user, sessionId: found.session_id, next };
@@ -144,7 +166,104 @@ export function createAuthService(deps: AuthServiceDeps) {
     await db.transaction().execute(async (trx) => {
       await updateUser(trx, user.id, { password_hash: passwordHash, updated_at: now });
       await repo.revokeUserSessions(trx, user.id, 'password_changed', now, actor.sessionId);
+      // A reset link mailed earlier must not undo the change.
+      await repo.retireAccountTokens(trx, user.id, 'password_reset', now);
     });
+  }
+
+  /**
+   * Mails a single-use reset link if an active account has this email. Known and unknown emails
+   * get the same answer after the same work: a token is always generated and hashed, one
+   * INSERT … SELECT stores it only for a known account, and the mail is queued, not awaited.
+   * Every request counts against the address and the client IP, known or not.
+   */
+  async function forgotPassword(input: { email: string; ip: string }): Promise<void> {
+    const limits = [mailKey(input.email), ipKey(input.ip)];
+    const decision = await accountLimiter.check(limits);
+    if (decision.blocked) throw rateLimited('Too many password reset requests; try again later.', decision);
+    await accountLimiter.record(limits.map((l) => l.key));
+    const token = generateOpaqueToken();
+    const now = nowIso();
+    const stored = await db.transaction().execute(async (trx) => {
+      // Without this, PostgreSQL's commit would wait for a WAL flush only when a row was
+      // written, i.e. only for known emails. A reset token lost in a crash is simply asked again.
+      await skipCommitFlush(trx);
+      return repo.insertPasswordResetTokenForEmail(
+        trx,
+        { token_hash: hashOpaqueToken(token), created_at: now, expires_at: isoAfter(now, accountMail.passwordResetTtlSeconds) },
+        input.email,
+      );
+    });
+    if (stored) accountMail.sendPasswordReset(input.email, token);
+  }
+
+  /** Checks an account token before any work; a bad one counts against the client IP. */
+  async function findUsableAccountToken(token: string, purpose: 'password_reset' | 'email_verification', ip: string) {
+    const decision = await accountLimiter.check([ipKey(ip)]);
+    if (decision.blocked) throw rateLimited('Too many invalid tokens; try again later.', decision);
+    const tokenHash = hashOpaqueToken(token);
+    const found = isOpaqueTokenShape(token) ? await repo.findAccountToken(db, tokenHash, purpose) : undefined;
+    const usable =
+      found !== undefined &&
+      found.used_at === null &&
+      found.expires_at > nowIso() &&
+      // Mailed to an address the account no longer has: that mailbox proves nothing now.
+      found.email === found.user_email &&
+      found.user_disabled === 0;
+    if (!usable) return rejectAccountToken(ip);
+    return { tokenHash, userId: found.user_id, email: found.user_email };
+  }
+
+  async function rejectAccountToken(ip: string): Promise<never> {
+    await accountLimiter.record([ipKey(ip).key]);
+    throw invalidAccountToken();
+  }
+
+  /**
+   * Sets a new password with a mailed token. One transaction claims the token (conditional
+   * UPDATE: of two concurrent uses one wins), stores the hash, ends every session and every
+   * other reset link, and marks the email verified (the mail reached its owner).
+   */
+  async function resetPassword(input: { token: string; new_password: string; ip: string }): Promise<void> {
+    const found = await findUsableAccountToken(input.token, 'password_reset', input.ip);
+    checkNewPassword(input.new_password, 'new_password', found.email);
+    const passwordHash = await hashPassword(input.new_password);
+    const claimed = await db.transaction().execute(async (trx) => {
+      const now = nowIso();
+      if (!(await repo.claimAccountToken(trx, found.tokenHash, 'password_reset', now))) return false;
+      await updateUser(trx, found.userId, { password_hash: passwordHash, email_verified: 1, updated_at: now });
+      await repo.revokeUserSessions(trx, found.userId, 'password_reset', now);
+      await repo.retireAccountTokens(trx, found.userId, 'password_reset', now);
+      return true;
+    });
+    if (!claimed) await rejectAccountToken(input.ip);
+    // The owner proved control of the mailbox: earlier failed sign-ins no longer lock them out.
+    await throttle.recordSuccess(found.email);
+  }
+
+  /** Marks the email verified with a mailed token (single use, only for the address it was sent to). */
+  async function verifyEmail(input: { token: string; ip: string }): Promise<void> {
+    const found = await findUsableAccountToken(input.token, 'email_verification', input.ip);
+    const claimed = await db.transaction().execute(async (trx) => {
+      const now = nowIso();
+      if (!(await repo.claimAccountToken(trx, found.tokenHash, 'email_verification', now))) return false;
+      await updateUser(trx, found.userId, { email_verified: 1, updated_at: now });
+      await repo.retireAccountTokens(trx, found.userId, 'email_verification', now);
+      return true;
+    });
+    if (!claimed) await rejectAccountToken(input.ip);
+  }
+
+  /** Mails a new verification link to the signed-in user's current address (limited per address). */
+  async function resendVerification(actor: Actor): Promise<{ message: string }> {
+    const user = await findUserById(db, actor.id);
+    if (!user) throw invalidToken();
+    if (user.email_verified === 1) return { message: 'Your email address is already verified; nothing was sent.' };
+    const decision = await accountLimiter.check([mailKey(user.email)]);
+    if (decision.blocked) throw rateLimited('Too many mails to this address; try again later.', decision);
+    await accountLimiter.record([mailKey(user.email).key]);
+    (await accountMail.prepareEmailVerification(db, user.id, user.email))();
+    return { message: 'A new verification link is on its way.' };
   }
 
   /**
@@ -159,7 +278,18 @@ export function createAuthService(deps: AuthServiceDeps) {
     return { id: user.id, role: user.role, email: user.email, sessionId: claims.sid };
   }
 
-  return { login, refresh, logout, logoutAll, changePassword, authenticate };
+  return {
+    login,
+    refresh,
+    logout,
+    logoutAll,
+    changePassword,
+    forgotPassword,
+    resetPassword,
+    verifyEmail,
+    resendVerification,
+    authenticate,
+  };
 }
 
 /**

@@ -13,6 +13,9 @@ export const UserSchema = Type.Object(
     name: Type.Union([Type.String(), Type.Null()]),
     role: RoleSchema,
     disabled: Type.Boolean(),
+    email_verified: Type.Boolean({
+      description: 'true once the owner followed a verification (or password-reset) link sent to this email',
+    }),
     created_at: Timestamp,
     updated_at: Timestamp,
   },

@@ -4,6 +4,7 @@ import { AppError, forbidden, notFound, UniqueViolation, validationFailed } from
 import { newId, nowIso } from '../../lib/ids.js';
 import { DEFAULT_PAGE_SIZE, decodeCursor, type Page, toPage } from '../../lib/pagination.js';
 import { hashPassword, passwordProblem } from '../../lib/passwords.js';
+import type { AccountMail, PendingMail } from '../auth/account-mail.js';
 import { revokeUserSessions } from '../auth/auth.repository.js';
 import * as repo from './users.repository.js';
 import type { ListUsersQuery, PatchUserBody, User } from './users.schemas.js';
@@ -23,6 +24,7 @@ export function toUser(row: repo.UserRow): User {
     name: row.name,
     role: row.role,
     disabled: row.disabled === 1,
+    email_verified: row.email_verified === 1,
     created_at: row.created_at,
     updated_at: row.updated_at,
   };
@@ -37,27 +39,49 @@ export function checkNewPassword(password: string, field: string, email?: string
 
 const lastAdmin = () => new AppError('LAST_ADMIN', 'This would leave the service without an active admin.');
 
+export interface UsersServiceDeps {
+  /** Mails verification links on sign-up and email change; without it (the CLI) nothing is mailed. */
+  accountMail?: AccountMail;
+}
+
 /** User administration rules: self-vs-admin access, email uniqueness and LAST_ADMIN. */
-export function createUsersService(db: Kysely<DB>) {
+export function createUsersService(db: Kysely<DB>, deps: UsersServiceDeps = {}) {
+  const { accountMail } = deps;
   const isAdmin = (actor: Actor) => actor.role === 'admin';
 
-  /** Creates an account; the API only creates "user"s, the CLI may create an admin. */
-  async function createUser(input: { email: string; password: string; name?: string | null }, role: Actor['role'] = 'user'): Promise<User> {
+  /**
+   * Creates an account; the API only creates "user"s, the CLI may create an admin. Unless it is
+   * created verified (by the operator), a verification link is mailed once the row is committed.
+   */
+  async function createUser(
+    input: { email: string; password: string; name?: string | null },
+    role: Actor['role'] = 'user',
+    options: { emailVerified?: boolean } = {},
+  ): Promise<User> {
     checkNewPassword(input.password, 'password', input.email);
     // Cheap pre-check so a taken email costs no Argon2 hash; the unique index decides races.
     if (await repo.findUserByEmail(db, input.email)) throw emailTaken();
+    // Hashed before the transaction: a SQLite write lock must not wait on Argon2.
+    const passwordHash = await hashPassword(input.password);
     const now = nowIso();
+    const verified = options.emailVerified === true;
     try {
-      const row = await repo.insertUser(db, {
-        id: newId(),
-        email: input.email,
-        name: input.name ?? null,
-        password_hash: await hashPassword(input.password),
-        role,
-        disabled: 0,
-        created_at: now,
-        updated_at: now,
+      const { row, mail } = await db.transaction().execute(async (trx) => {
+        const inserted = await repo.insertUser(trx, {
+          id: newId(),
+          email: input.email,
+          name: input.name ?? null,
+          password_hash: passwordHash,
+          role,
+          disabled: 0,
+          email_verified: verified ? 1 : 0,
+          created_at: now,
+          updated_at: now,
+        });
+        const pending = !verified && accountMail ? await accountMail.prepareEmailVerification(trx, inserted.id, inserted.email) : null;
+        return { row: inserted, mail: pending };
       });
+      mail?.();
       return toUser(row);
     } catch (err) {
       if (err instanceof UniqueViolation) throw emailTaken();
@@ -86,15 +110,17 @@ export function createUsersService(db: Kysely<DB>) {
     }
     try {
       // One transaction, so the LAST_ADMIN count and the change cannot interleave with another.
-      return await db.transaction().execute(async (trx) => {
+      const { user, mails } = await db.transaction().execute(async (trx) => {
         const current = await repo.findUserById(trx, id);
         if (!current) throw notFound('No such user.');
         const losesAdmin = current.role === 'admin' && current.disabled === 0 && (patch.role === 'user' || patch.disabled === true);
         if (losesAdmin && (await repo.countOtherActiveAdmins(trx, id)) === 0) throw lastAdmin();
         const now = nowIso();
+        // A new address is unproven until its owner follows the link mailed to it.
+        const emailChanges = patch.email !== undefined && patch.email !== current.email;
         const updated = await repo.updateUser(trx, id, {
           ...(patch.name !== undefined && { name: patch.name }),
-          ...(patch.email !== undefined && { email: patch.email }),
+          ...(emailChanges && { email: patch.email, email_verified: 0 }),
           ...(patch.role !== undefined && { role: patch.role }),
           ...(patch.disabled !== undefined && { disabled: patch.disabled ? 1 : 0 }),
           updated_at: now,
@@ -103,8 +129,15 @@ export function createUsersService(db: Kysely<DB>) {
         // A disabled account is refused on every request anyway; revoking its sessions also
         // means re-enabling it does not bring old refresh tokens back to life.
         if (patch.disabled === true && current.disabled === 0) await revokeUserSessions(trx, id, 'user_disabled', now);
-        return toUser(updated);
+        const pending: PendingMail[] = [];
+        if (emailChanges && accountMail) {
+          pending.push(await accountMail.prepareEmailVerification(trx, id, updated.email));
+          pending.push(() => accountMail.sendEmailChanged(current.email, updated.email));
+        }
+        return { user: toUser(updated), mails: pending };
       });
+      for (const send of mails) send();
+      return user;
     } catch (err) {
       if (err instanceof UniqueViolation) throw emailTaken();
       throw err;

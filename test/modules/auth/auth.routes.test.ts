@@ -8,7 +8,7 @@ beforeAll(async () => {
 });
 afterAll(async () => ctx.close());
 
-const USER_KEYS = ['created_at', 'disabled', 'email', 'id', 'name', 'role', 'updated_at'];
+const USER_KEYS = ['created_at', 'disabled', 'email', 'email_verified', 'id', 'name', 'role', 'updated_at'];
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const UUIDV7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -23,7 +23,7 @@ describe('POST /auth/register', () => {
     const { user } = res.json();
     expect(Object.keys(res.json())).toEqual(['user']);
     expect(Object.keys(user).sort()).toEqual(USER_KEYS);
-    expect(user).toMatchObject({ email: 'grace.hopper@example.com', name: 'Grace', role: 'user', disabled: false });
+    expect(user).toMatchObject({ email: 'grace.hopper@example.com', name: 'Grace', role: 'user', disabled: false, email_verified: false });
     expect(user.id).toMatch(UUIDV7);
     expect(user.created_at).toMatch(RFC3339);
     expect(res.headers.location).toBe(`/users/${user.id}`);
