@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -138,5 +139,32 @@ describe('server process', () => {
       expect(logs).not.toContain(token);
     }
     expect(lines.filter((l) => l.msg === 'mail sent')).toHaveLength(9);
+  });
+});
+
+describe('gatehouse serve --workers', () => {
+  it('runs N worker processes on one port, each serving, and drains them all on SIGTERM', async () => {
+    const env = { ...environment(), LOG_LEVEL: 'info' };
+    const server = await startServerProcess(env, [join(import.meta.dirname, '..', 'dist', 'cli.js'), 'serve', '--workers', '2']);
+    const workersOf = (pid: number) =>
+      spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+        .stdout.trim()
+        .split('\n')
+        .filter(Boolean);
+    for (let i = 0; i < 100 && workersOf(server.child.pid as number).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(workersOf(server.child.pid as number)).toHaveLength(2);
+    // Both workers accept connections on the shared port: registrations (SQLite, one WAL file) all land.
+    const statuses = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        fetch(`${server.base}/auth/register`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email: `worker-${i}@example.com`, password: PASSWORD }),
+        }).then((r) => r.status),
+      ),
+    );
+    expect(statuses).toEqual(Array(6).fill(201));
+    expect(await server.stop('SIGTERM')).toBe(0);
+    expect(server.logs().match(/shutting down: finishing in-flight requests/g)).toHaveLength(2);
   });
 });

@@ -23,10 +23,10 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `node dist/server.js` on a free loopback port and waits for /healthz. */
-export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+/** Starts `node dist/server.js` (or other `args`) on a free loopback port and waits for /healthz. */
+export async function startServerProcess(env: Record<string, string>, args: string[] = [join(DIST, 'server.js')]): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [join(DIST, 'server.js')], {
+  const child = spawn(process.execPath, args, {
     env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), HOST: '127.0.0.1' },
     cwd: tmpdir(),
   });

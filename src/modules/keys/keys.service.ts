@@ -81,6 +81,7 @@ class StoredKeyRing implements KeyRing {
   private keys: StoredKey[] = [];
   private timer: NodeJS.Timeout | undefined;
   private lastUnknownKidReload = 0;
+  private pendingReload: Promise<number> | undefined;
   private readonly decrypted = new Map<string, string>();
 
   constructor(
@@ -103,13 +104,32 @@ class StoredKeyRing implements KeyRing {
   }
 
   async findAfterReload(kid: string): Promise<KeyMaterial | undefined> {
-    // Another instance may have rotated a moment ago. Re-read at most once a second so random
-    // kids in forged tokens cannot turn into a database flood.
-    if (Date.now() - this.lastUnknownKidReload >= 1000) {
-      this.lastUnknownKidReload = Date.now();
-      await this.reload().catch((err) => this.log.warn({ err }, 'could not reload signing keys'));
+    // Another instance may have rotated a moment ago: re-read the store, but through one shared
+    // reload at most once a second, so random kids in forged tokens cannot flood the database.
+    // A reload that began before this request arrived may predate the key, so wait for the next.
+    const askedAt = Date.now();
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const startedAt = await this.sharedReload();
+      const key = this.find(kid);
+      if (key || startedAt >= askedAt) return key;
     }
     return this.find(kid);
+  }
+
+  /** One reload for every waiting request, spaced at least a second apart; resolves to its start time. */
+  private sharedReload(): Promise<number> {
+    this.pendingReload ??= (async () => {
+      // Clamped: a clock that jumped must not turn the spacing into a long sleep.
+      const wait = Math.min(1000, Math.max(0, this.lastUnknownKidReload + 1000 - Date.now()));
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      const startedAt = Date.now();
+      this.lastUnknownKidReload = startedAt;
+      await this.reload().catch((err) => this.log.warn({ err }, 'could not reload signing keys'));
+      return startedAt;
+    })().finally(() => {
+      this.pendingReload = undefined;
+    });
+    return this.pendingReload;
   }
 
   publicJwks(): PublicJwk[] {
