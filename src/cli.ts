@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type Config, ConfigError, loadConfig } from './config.js';
+import { backupSqliteDatabase } from './db/backup.js';
 import { createDatabase, migrateToLatest } from './db/create-db.js';
 import { AppError } from './errors.js';
 import { findUserByEmail } from './modules/users/users.repository.js';
@@ -17,6 +18,8 @@ Usage:
                                        create a user; without --password (or with -) the
                                        password is read from standard input
   gatehouse user set-role --email E --role admin|user
+  gatehouse backup <file>              copy the SQLite database to <file> while it serves
+                                       (PostgreSQL: use pg_dump, see README)
   gatehouse help
 
 Configuration comes from the environment and .env (see README).`;
@@ -35,6 +38,8 @@ export async function runCli(argv: string[]): Promise<number> {
           process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
           return 0;
         });
+      case 'backup':
+        return await backup(argv.slice(1));
       case 'user':
         if (sub === 'create') return await createUser(argv.slice(2));
         if (sub === 'set-role') return await setRole(argv.slice(2));
@@ -107,6 +112,24 @@ async function setRole(args: string[]): Promise<number> {
     process.stdout.write(`${updated.email} is now ${updated.role}\n`);
     return 0;
   });
+}
+
+async function backup(args: string[]): Promise<number> {
+  const { positionals } = parseArgs({ args, options: {}, allowPositionals: true, strict: true });
+  const [destination] = positionals;
+  if (destination === undefined || positionals.length > 1) throw new Error('usage: gatehouse backup <file>');
+  const { database } = loadConfig();
+  if (database.kind === 'postgres') {
+    process.stderr.write(
+      'error: gatehouse backup copies SQLite databases; back up PostgreSQL with pg_dump, e.g.\n' +
+        '  pg_dump --format=custom --file=gatehouse.dump "$DATABASE_URL"   (restore: see README, Backups)\n',
+    );
+    return 1;
+  }
+  if (database.path === ':memory:') throw new Error('an in-memory database has nothing to back up');
+  const result = await backupSqliteDatabase(database.path, destination);
+  process.stdout.write(`backup written to ${result.destination} (${result.pages} pages, ${result.bytes} bytes, integrity ok)\n`);
+  return 0;
 }
 
 function readPasswordFromStdin(): string {
