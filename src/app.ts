@@ -25,6 +25,7 @@ import { usersRoutes } from './modules/users/users.routes.js';
 import { UserSchema } from './modules/users/users.schemas.js';
 import { createUsersService } from './modules/users/users.service.js';
 import { authPlugin } from './plugins/auth.js';
+import { diagnosticsPlugin } from './plugins/diagnostics.js';
 import { docsPlugin } from './plugins/docs.js';
 import { errorHandlerPlugin } from './plugins/error-handler.js';
 import { securityPlugin } from './plugins/security.js';
@@ -157,6 +158,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(errorHandlerPlugin);
   await app.register(securityPlugin, { config });
   await app.register(docsPlugin, { config, version: VERSION });
+  if (config.diagnostics) await app.register(diagnosticsPlugin);
   await app.register(authPlugin, { auth });
 
   await app.register(healthRoutes, { ping: () => database.ping() });
