@@ -1,4 +1,4 @@
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
@@ -22,6 +22,8 @@ export const DiagnosticsSchema = Type.Object({
     max: Type.Number(),
     samples: Type.Integer(),
   }),
+  /** Garbage-collection pauses since the last reset: the usual suspect for a stall. */
+  gc_pause_ms: Type.Object({ count: Type.Integer(), total: Type.Number(), max: Type.Number() }),
   memory_bytes: Type.Object({ rss: Type.Integer(), heap_total: Type.Integer(), heap_used: Type.Integer(), external: Type.Integer() }),
 });
 
@@ -31,7 +33,8 @@ const DiagnosticsQuery = Type.Object({ gc: Type.Optional(Type.Boolean()) }, { ad
 
 /**
  * Opt-in (GATEHOUSE_DIAGNOSTICS=true) runtime numbers for soak and load tests: event-loop
- * delay (perf_hooks.monitorEventLoopDelay, from the moment the app is ready) and memory, at
+ * delay (perf_hooks.monitorEventLoopDelay, from the moment the app is ready), garbage-collection
+ * pauses and memory, at
  * GET /_diagnostics (POST /_diagnostics/reset restarts the event-loop histogram) and in one
  * log line at shutdown. Off by default: the routes are unauthenticated and only worth having
  * where someone is measuring.
@@ -39,6 +42,14 @@ const DiagnosticsQuery = Type.Object({ gc: Type.Optional(Type.Boolean()) }, { ad
 export const diagnosticsPlugin = fp(
   async (app: FastifyInstance) => {
     const histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
+    const gcPauses = { count: 0, total: 0, max: 0 };
+    const gcObserver = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) {
+        gcPauses.count++;
+        gcPauses.total += entry.duration;
+        gcPauses.max = Math.max(gcPauses.max, entry.duration);
+      }
+    });
     const snapshot = (collect: boolean): Diagnostics => {
       const measured = histogram.count > 0;
       const eventLoop = {
@@ -50,6 +61,7 @@ export const diagnosticsPlugin = fp(
         max: measured ? ms(histogram.max) : 0,
         samples: histogram.count,
       };
+      const gcPause = { count: gcPauses.count, total: Math.round(gcPauses.total * 100) / 100, max: Math.round(gcPauses.max * 100) / 100 };
       // A leak shows in what survives a full collection; otherwise memory is mostly garbage not
       // yet collected, whose sawtooth hides any trend in a short run. The event-loop numbers
       // are read first, so they never include this deliberate pause.
@@ -60,6 +72,7 @@ export const diagnosticsPlugin = fp(
         uptime_seconds: Math.round(process.uptime() * 10) / 10,
         after_full_gc: collect && gc !== undefined,
         event_loop_delay_ms: eventLoop,
+        gc_pause_ms: gcPause,
         memory_bytes: { rss: memory.rss, heap_total: memory.heapTotal, heap_used: memory.heapUsed, external: memory.external },
       };
     };
@@ -67,10 +80,12 @@ export const diagnosticsPlugin = fp(
     // Start after plugin loading and schema compilation, which block the loop once by design.
     app.addHook('onReady', async () => {
       histogram.enable();
+      gcObserver.observe({ entryTypes: ['gc'] });
     });
     app.addHook('onClose', async () => {
       app.log.info({ diagnostics: snapshot(false) }, 'diagnostics at shutdown');
       histogram.disable();
+      gcObserver.disconnect();
     });
 
     app.get<{ Querystring: Static<typeof DiagnosticsQuery> }>(
@@ -79,9 +94,10 @@ export const diagnosticsPlugin = fp(
       async (request) => snapshot(request.query.gc === true),
     );
     // Lets a load test measure one phase at a time (not the bulk sign-ups before it, nor the
-    // pause of a collection it asked for).
+    // pause of a collection it asked for). Event-loop and GC numbers restart; memory cannot.
     app.post('/_diagnostics/reset', { schema: { hide: true, response: { 204: Type.Null() } } }, async (_request, reply) => {
       histogram.reset();
+      Object.assign(gcPauses, { count: 0, total: 0, max: 0 });
       return reply.code(204).send();
     });
   },
