@@ -36,7 +36,11 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     const database = await createPostgresDatabase();
     cleanups.push(() => database.drop());
     databaseUrl = database.url;
-    db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: database.url, max: 2 }) }) });
+    const pool = new pg.Pool({ connectionString: database.url, max: 2 });
+    // pool.end() resolves before its clients' connections are closed; the DROP DATABASE … (FORCE)
+    // that follows can then terminate one (57P01), which without a listener is an uncaught error.
+    pool.on('error', () => {});
+    db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   } else {
     const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
