@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { createDatabase, type Database, migrateToLatest } from './db/create-db.js';
+import { toDatabaseStartupError } from './db/errors.js';
 import { createAccessTokenService } from './lib/access-tokens.js';
 import { ProblemSchema } from './lib/http-schemas.js';
 import { AttemptLimiter, type FailureCounterStore, LoginThrottle, MemoryFailureCounterStore } from './lib/login-throttle.js';
@@ -28,6 +29,7 @@ import { usersRoutes } from './modules/users/users.routes.js';
 import { UserSchema } from './modules/users/users.schemas.js';
 import { createUsersService } from './modules/users/users.service.js';
 import { authPlugin } from './plugins/auth.js';
+import { diagnosticsPlugin } from './plugins/diagnostics.js';
 import { docsPlugin } from './plugins/docs.js';
 import { answerFrameworkError, errorHandlerPlugin } from './plugins/error-handler.js';
 import { securityPlugin } from './plugins/security.js';
@@ -95,6 +97,24 @@ function createFailureCounterStore(app: FastifyInstance, config: Config): Failur
   );
 }
 
+/**
+ * Opens the database (unless one is given), checks that it accepts writes and migrates it. A
+ * read-only, locked or unreachable database fails here, at start, with a one-line
+ * DatabaseStartupError, rather than on the first request.
+ */
+async function openDatabase(config: Config, given: Database | undefined): Promise<Database> {
+  let database = given;
+  try {
+    database ??= createDatabase(config.database);
+    await database.assertWritable();
+    await migrateToLatest(database.db);
+    return database;
+  } catch (err) {
+    if (!given) await database?.close().catch(() => {});
+    throw toDatabaseStartupError(err, config.database);
+  }
+}
+
 /** Builds the whole application without listening; `server.ts` (or a test) decides what to do with it. */
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const app = Fastify({
@@ -106,7 +126,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     trustProxy: config.trustProxy as FastifyServerOptions['trustProxy'],
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    return503OnClosing: true,
+    // Requests that arrive on a kept-alive connection during shutdown get our problem+json 503
+    // (error-handler plugin) instead of Fastify's plain JSON one.
+    return503OnClosing: false,
     genReqId: () => crypto.randomUUID(),
     requestIdHeader: false,
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: false },
@@ -122,9 +144,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   }
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : paramsAjv).compile(schema));
 
-  const database = deps.database ?? createDatabase(config.database);
+  const database = await openDatabase(config, deps.database);
   if (!deps.database) app.addHook('onClose', async () => database.close());
-  await migrateToLatest(database.db);
 
   const keyRing = await createKeyRing(config, database.db, app.log);
   app.addHook('onClose', async () => keyRing.close());
@@ -163,6 +184,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(errorHandlerPlugin);
   await app.register(securityPlugin, { config });
   await app.register(docsPlugin, { config, version: VERSION });
+  if (config.diagnostics) await app.register(diagnosticsPlugin);
   await app.register(authPlugin, { auth });
 
   await app.register(healthRoutes, { ping: () => database.ping() });

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { serveWithWorkers } from './cluster.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
+import { backupSqliteDatabase } from './db/backup.js';
 import { createDatabase, migrateToLatest } from './db/create-db.js';
 import { AppError } from './errors.js';
 import { createKeyRing } from './modules/keys/keys.service.js';
@@ -22,6 +23,8 @@ Usage:
   gatehouse keys rotate                make a new signing key (EdDSA/ES256/RS256 key store);
                                        the previous key keeps verifying for one access TTL
   gatehouse keys list                  show the published keys (kid, algorithm)
+  gatehouse backup <file>              copy the SQLite database to <file> while it serves
+                                       (PostgreSQL: use pg_dump, see README)
   gatehouse help
 
 Configuration comes from the environment and .env (see README).`;
@@ -47,6 +50,8 @@ export async function runCli(argv: string[]): Promise<number> {
       case 'keys':
         if (sub === 'rotate' || sub === 'list') return await keysCommand(sub);
         break;
+      case 'backup':
+        return await backup(argv.slice(1));
       case 'user':
         if (sub === 'create') return await createUser(argv.slice(2));
         if (sub === 'set-role') return await setRole(argv.slice(2));
@@ -145,6 +150,24 @@ async function keysCommand(action: 'rotate' | 'list'): Promise<number> {
       ring.close();
     }
   });
+}
+
+async function backup(args: string[]): Promise<number> {
+  const { positionals } = parseArgs({ args, options: {}, allowPositionals: true, strict: true });
+  const [destination] = positionals;
+  if (destination === undefined || positionals.length > 1) throw new Error('usage: gatehouse backup <file>');
+  const { database } = loadConfig();
+  if (database.kind === 'postgres') {
+    process.stderr.write(
+      'error: gatehouse backup copies SQLite databases; back up PostgreSQL with pg_dump, e.g.\n' +
+        '  pg_dump --format=custom --file=gatehouse.dump "$DATABASE_URL"   (restore: see README, Backups)\n',
+    );
+    return 1;
+  }
+  if (database.path === ':memory:') throw new Error('an in-memory database has nothing to back up');
+  const result = await backupSqliteDatabase(database.path, destination);
+  process.stdout.write(`backup written to ${result.destination} (${result.pages} pages, ${result.bytes} bytes, integrity ok)\n`);
+  return 0;
 }
 
 function readPasswordFromStdin(): string {

@@ -50,6 +50,8 @@ export interface Config {
     readonly windowSeconds: number;
   };
   readonly docsEnabled: boolean;
+  /** GATEHOUSE_DIAGNOSTICS: event-loop delay and memory at GET /_diagnostics and in a log line at shutdown. */
+  readonly diagnostics: boolean;
   /** Shared counters (login throttling) across instances; null keeps them in process memory. */
   readonly redis: { readonly url: string; readonly keyPrefix: string } | null;
   readonly mail: {
@@ -225,6 +227,7 @@ export function loadConfig(env: Env = readEnvironment()): Config {
       windowSeconds: duration('LOGIN_THROTTLE_WINDOW', '15m'),
     },
     docsEnabled: bool('DOCS_ENABLED', true),
+    diagnostics: bool('GATEHOUSE_DIAGNOSTICS', false),
     redis: parseRedis(str('REDIS_URL', ''), str('REDIS_KEY_PREFIX', 'gatehouse:'), problems),
     mail: {
       smtpUrl,

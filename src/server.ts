@@ -2,6 +2,7 @@ import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
+import { DatabaseStartupError } from './db/errors.js';
 
 /** Builds the app, logs the secret's provenance (never the secret), listens, and wires shutdown. */
 export async function startServer(config: Config): Promise<FastifyInstance> {
@@ -24,6 +25,7 @@ export async function startServer(config: Config): Promise<FastifyInstance> {
   const shutdown = async (signal: string) => {
     if (closing) return;
     closing = true;
+    const stopping = performance.now();
     app.log.info({ signal }, 'shutting down: finishing in-flight requests');
     // Fastify stops accepting connections, waits for in-flight requests, then runs onClose
     // (which closes the database). A stuck request must not keep the process alive forever.
@@ -38,6 +40,7 @@ export async function startServer(config: Config): Promise<FastifyInstance> {
     sweep.unref();
     try {
       await app.close();
+      app.log.info({ ms: Math.round(performance.now() - stopping) }, 'shutdown complete');
       process.exit(0);
     } catch (err) {
       app.log.error({ err }, 'error during shutdown');
@@ -49,13 +52,16 @@ export async function startServer(config: Config): Promise<FastifyInstance> {
   return app;
 }
 
-/** Process entry: config errors are printed as a list and exit with status 1. */
+/** Process entry: config errors are printed as a list, database faults as one line; both exit with status 1. */
 export async function main(): Promise<void> {
   try {
     await startServer(loadConfig());
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
+    } else if (err instanceof DatabaseStartupError) {
+      // An operator problem (permissions, a lock, an unreachable server): one line, no stack.
+      process.stderr.write(`gatehouse failed to start: ${err.message}\n`);
     } else {
       process.stderr.write(`gatehouse failed to start: ${(err as Error).stack ?? err}\n`);
     }

@@ -31,6 +31,7 @@ describe('loadConfig', () => {
       bodyLimitBytes: 65_536,
       logLevel: 'info',
       docsEnabled: true,
+      diagnostics: false,
       jwt: { issuer: 'gatehouse', audience: 'gatehouse-api', accessTokenTtlSeconds: 900, refreshTokenTtlSeconds: 2_592_000 },
       loginThrottle: { maxFailuresPerEmail: 5, maxFailuresPerIp: 50, windowSeconds: 900 },
     });
@@ -73,6 +74,14 @@ describe('loadConfig', () => {
     expect(config.corsOrigins).toEqual(['https://a.example', 'http://localhost:5173']);
     expect(config.trustProxy).toEqual(['127.0.0.1', '10.0.0.0/8']);
     expect(loadConfig({ JWT_SECRET: strong(), DATABASE_URL: tempDb(), TRUST_PROXY: '1' }).trustProxy).toBe(1);
+  });
+
+  it('GATEHOUSE_DIAGNOSTICS is off unless set to a boolean true', () => {
+    expect(loadConfig({ JWT_SECRET: strong(), DATABASE_URL: tempDb(), GATEHOUSE_DIAGNOSTICS: 'true' }).diagnostics).toBe(true);
+    expect(loadConfig({ JWT_SECRET: strong(), DATABASE_URL: tempDb(), GATEHOUSE_DIAGNOSTICS: 'off' }).diagnostics).toBe(false);
+    expect(problemsOf({ JWT_SECRET: strong(), DATABASE_URL: tempDb(), GATEHOUSE_DIAGNOSTICS: 'verbose' })).toEqual([
+      'GATEHOUSE_DIAGNOSTICS must be true or false (got "verbose")',
+    ]);
   });
 
   it('refuses a login throttle above 10 failures per email', () => {

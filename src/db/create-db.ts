@@ -12,6 +12,11 @@ export interface Database {
   readonly dialect: 'sqlite' | 'postgres';
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
+  /**
+   * Resolves when the database accepts writes; rejects when it is read-only or locked by
+   * another process (after the bounded busy wait), so the server can refuse to start.
+   */
+  assertWritable(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -28,13 +33,50 @@ export function createDatabase(config: DatabaseConfig): Database {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  // Set when the write probe failed: closing must then not wait on the same lock again.
+  let unwritable = false;
   return {
     db,
     dialect: 'sqlite',
     async ping() {
       await sql`select 1`.execute(db);
     },
+    async assertWritable() {
+      // Opening, reading and even BEGIN IMMEDIATE succeed on a read-only file in WAL mode
+      // (SQLite silently falls back to read-only); only a page write reveals it. Rewriting
+      // user_version with its own value in a rolled-back transaction writes page 1 and changes
+      // nothing. IMMEDIATE takes the write lock first, so a lock held by another process
+      // surfaces as SQLITE_BUSY once busy_timeout (5 s) has passed, never as a snapshot race.
+      try {
+        await db.connection().execute(async (conn) => {
+          await sql`begin immediate`.execute(conn);
+          try {
+            const { rows } = await sql<{ user_version: number }>`pragma user_version`.execute(conn);
+            await sql.raw(`pragma user_version = ${Number(rows[0]?.user_version ?? 0)}`).execute(conn);
+          } catch (err) {
+            // SQLite may already have rolled back; the write error is the one worth reporting.
+            await sql`rollback`.execute(conn).catch(() => {});
+            throw err;
+          }
+          await sql`rollback`.execute(conn);
+        });
+      } catch (err) {
+        unwritable = true;
+        throw err;
+      }
+    },
     async close() {
+      if (!sqlite.open) return;
+      if (!unwritable) {
+        // Fold the WAL back into the main file, so a clean stop leaves one self-contained file
+        // (and no -wal to lose when copying it). The shorter busy wait keeps a reader in
+        // another process (a backup) from holding up shutdown; the checkpoint is an
+        // optimisation, never required for durability, so a failure is not an error.
+        try {
+          sqlite.pragma('busy_timeout = 1000');
+          sqlite.pragma('wal_checkpoint(TRUNCATE)');
+        } catch {}
+      }
       await db.destroy();
     },
   };
@@ -89,6 +131,13 @@ function createPostgres(url: string, poolSize: number): Database {
     dialect: 'postgres',
     async ping() {
       await sql`select 1`.execute(db);
+    },
+    async assertWritable() {
+      // A hot standby (or default_transaction_read_only) accepts connections but no writes.
+      const { rows } = await sql<{ read_only: string }>`select current_setting('transaction_read_only') as read_only`.execute(db);
+      if (rows[0]?.read_only === 'on') {
+        throw Object.assign(new Error('the PostgreSQL server only accepts read-only transactions'), { code: '25006' });
+      }
     },
     async close() {
       await db.destroy();

@@ -109,6 +109,18 @@ export const errorHandlerPlugin = fp(
       return sendProblem(reply, problem, headers);
     });
 
+    // During shutdown Fastify still routes requests arriving on open keep-alive connections
+    // (and marks their answers Connection: close). Requests already running finish; new ones
+    // are turned away at once, so the load balancer retries them on another instance.
+    let closing = false;
+    app.addHook('preClose', async () => {
+      closing = true;
+    });
+    app.addHook('onRequest', async (_request, reply) => {
+      if (!closing) return;
+      return sendProblem(reply, problemFor('UNAVAILABLE', 'The server is shutting down; retry the request.'), { 'retry-after': '1' });
+    });
+
     // Unknown paths are 404; known paths with another method are 405 with an Allow header.
     const routes: { pattern: RegExp; methods: Set<string> }[] = [];
     app.addHook('onRoute', (route) => {

@@ -40,7 +40,8 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     cleanups.push(() => database.drop());
     databaseUrl = database.url;
     const pool = new pg.Pool({ connectionString: database.url, max: 2 });
-    // Dropping the database at the end terminates idle connections; that is expected.
+    // pool.end() resolves before its clients' connections are closed; the DROP DATABASE … (FORCE)
+    // that follows can then terminate one (57P01), which without a listener is an uncaught error.
     pool.on('error', () => {});
     db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   } else {

@@ -1,0 +1,33 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { createPostgresDatabase, TEST_POSTGRES_URL } from '../helpers/postgres.js';
+import { runServerUntilExit } from '../helpers/processes.js';
+
+// A PostgreSQL database that accepts connections but no writes (a hot standby, or
+// default_transaction_read_only) stops the server at start with one clear line, exit 1.
+
+describe('PostgreSQL start-up faults', () => {
+  it('a read-only database: one line, exit 1, before any migration is tried', async () => {
+    const database = await createPostgresDatabase();
+    try {
+      const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+      await admin.connect();
+      await admin.query(`alter database ${database.name} set default_transaction_read_only = on`);
+      await admin.end();
+
+      const result = await runServerUntilExit({
+        NODE_ENV: 'test',
+        JWT_SECRET: randomBytes(48).toString('base64url'),
+        DATABASE_URL: database.url,
+      });
+      const lines = result.output.trim().split('\n');
+      expect(result.code).toBe(1);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^gatehouse failed to start: PostgreSQL at .* accepts no writes \(a read-only standby\?\) \(25006/);
+      expect(result.ms).toBeLessThan(15_000);
+    } finally {
+      await database.drop();
+    }
+  });
+});
