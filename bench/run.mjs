@@ -280,10 +280,13 @@ if (wants('login')) {
 }
 
 if (wants('refresh')) {
-  // Each connection rotates its own refresh-token chain: every request presents the newest token.
-  const pool = [];
-  for (let i = 0; i < CONNECTIONS * RUNS + 8; i++)
-    pool.push((await api(G, 'POST', '/auth/login', { email: 'bench@example.com', password: PASSWORD })).refresh_token);
+  // Every request presents a live refresh token and hands its successor back to the queue, so
+  // the sessions rotate in chains. (autocannon resets a connection's context after each pass
+  // over `requests`, so the tokens live here, not in the context.)
+  const live = [];
+  for (let i = 0; i < CONNECTIONS * 2; i++) {
+    live.push((await api(G, 'POST', '/auth/login', { email: 'bench@example.com', password: PASSWORD })).refresh_token);
+  }
   results.refresh = await measure('POST /auth/refresh (rotation)', () => ({
     url: G,
     requests: [
@@ -291,12 +294,9 @@ if (wants('refresh')) {
         method: 'POST',
         path: '/auth/refresh',
         headers: { 'content-type': 'application/json' },
-        setupRequest: (req, context) => {
-          context.token ??= pool.pop();
-          return { ...req, body: JSON.stringify({ refresh_token: context.token }) };
-        },
-        onResponse: (status, body, context) => {
-          if (status === 200) context.token = JSON.parse(body).refresh_token;
+        setupRequest: (req) => ({ ...req, body: JSON.stringify({ refresh_token: live.shift() }) }),
+        onResponse: (status, body) => {
+          if (status === 200) live.push(JSON.parse(body).refresh_token);
         },
       },
     ],

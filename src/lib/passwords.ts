@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { hash, verify } from '@node-rs/argon2';
 import { dictionary } from '@zxcvbn-ts/language-common';
+import { HashWorkerPool } from './hash-workers.js';
 
 /** OWASP Password Storage Cheat Sheet, Argon2id first option: m=19 MiB, t=2, p=1. */
 export const ARGON2_OPTIONS = {
@@ -45,15 +45,18 @@ export function passwordProblem(password: string, context: { email?: string } = 
   return null;
 }
 
-/** Argon2id hash in PHC string format; runs on the libuv pool, never on the event loop. */
+// Argon2 runs on low-priority worker threads, never on the event loop (see hash-workers.ts).
+const workers = new HashWorkerPool();
+
+/** Argon2id hash in PHC string format. */
 export function hashPassword(password: string): Promise<string> {
-  return hash(normalizePassword(password), ARGON2_OPTIONS);
+  return workers.hash(normalizePassword(password), ARGON2_OPTIONS);
 }
 
 /** Constant-time check of a password against a stored PHC hash; false for a malformed hash. */
 export async function verifyPassword(storedHash: string, password: string): Promise<boolean> {
   try {
-    return await verify(storedHash, normalizePassword(password));
+    return await workers.verify(storedHash, normalizePassword(password));
   } catch {
     return false;
   }
