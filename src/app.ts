@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { Redis } from 'ioredis';
+import type * as IoRedis from 'ioredis';
 import type { Config } from './config.js';
 import { createDatabase, type Database, migrateToLatest } from './db/create-db.js';
 import { toDatabaseStartupError } from './db/errors.js';
@@ -11,6 +11,7 @@ import { createAccessTokenService } from './lib/access-tokens.js';
 import { ProblemSchema } from './lib/http-schemas.js';
 import { AttemptLimiter, type FailureCounterStore, LoginThrottle, MemoryFailureCounterStore } from './lib/login-throttle.js';
 import { createMailer, type Mailer } from './lib/mailer.js';
+import { loadOptional } from './lib/optional-dependency.js';
 import { FallbackFailureCounterStore, RedisFailureCounterStore } from './lib/redis-failure-store.js';
 import { createAccountMail } from './modules/auth/account-mail.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
@@ -77,6 +78,7 @@ function makeAjv(options: AjvOptions): Ajv {
  */
 function createFailureCounterStore(app: FastifyInstance, config: Config): FailureCounterStore {
   if (!config.redis) return new MemoryFailureCounterStore();
+  const { Redis } = loadOptional<typeof IoRedis>('ioredis');
   const redis = new Redis(config.redis.url, {
     // Fail commands at once while disconnected (the fallback answers) instead of queueing them.
     enableOfflineQueue: false,

@@ -2,8 +2,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, type SqliteDatabase, SqliteDialect, type SqliteStatement, sql } from 'kysely';
-import pg from 'pg';
+import type PgModule from 'pg';
 import type { DatabaseConfig } from '../config.js';
+import { loadOptional } from '../lib/optional-dependency.js';
 import type { DB, Db } from './database.js';
 import { migrationProvider } from './migrations/index.js';
 
@@ -108,6 +109,7 @@ function withStatementCache(sqlite: SQLite.Database, max = 256): SqliteDatabase 
 }
 
 function createPostgres(url: string, poolSize: number): Database {
+  const pg = loadOptional<typeof PgModule>('pg');
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createTransport } from 'nodemailer';
+import type * as Nodemailer from 'nodemailer';
+import { loadOptional } from './optional-dependency.js';
 
 /** A mail as the application composes it; the queue adds From, Message-ID and retries. */
 export interface Mail {
@@ -227,6 +228,7 @@ function describeError(err: unknown): { message: string; code?: string; response
  * Timeouts are short so a dead server fails an attempt (and the queue retries) instead of hanging.
  */
 export function createSmtpTransport(url: string): MailTransport {
+  const { createTransport } = loadOptional<typeof Nodemailer>('nodemailer');
   const transporter = createTransport({ url, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 });
   return {
     name: 'smtp',
