@@ -127,7 +127,7 @@ function load(opts) {
 /** Median of RUNS runs of one scenario. */
 async function measure(name, opts) {
   const runs = [];
-  for (let i = 0; i < RUNS; i++) runs.push(await load(typeof opts === 'function' ? opts() : opts));
+  for (let i = 0; i < RUNS; i++) runs.push(await load(typeof opts === 'function' ? await opts() : opts));
   const result = {
     name,
     rps: median(runs.map((r) => r.rps)),
@@ -284,23 +284,26 @@ if (wants('refresh')) {
   // the sessions rotate in chains. (autocannon resets a connection's context after each pass
   // over `requests`, so the tokens live here, not in the context.)
   const live = [];
-  for (let i = 0; i < CONNECTIONS * 2; i++) {
-    live.push((await api(G, 'POST', '/auth/login', { email: 'bench@example.com', password: PASSWORD })).refresh_token);
-  }
-  results.refresh = await measure('POST /auth/refresh (rotation)', () => ({
-    url: G,
-    requests: [
-      {
-        method: 'POST',
-        path: '/auth/refresh',
-        headers: { 'content-type': 'application/json' },
-        setupRequest: (req) => ({ ...req, body: JSON.stringify({ refresh_token: live.shift() }) }),
-        onResponse: (status, body) => {
-          if (status === 200) live.push(JSON.parse(body).refresh_token);
+  results.refresh = await measure('POST /auth/refresh (rotation)', async () => {
+    // Tokens in flight when a run stops are lost with it: top the queue up before every run.
+    while (live.length < CONNECTIONS * 2) {
+      live.push((await api(G, 'POST', '/auth/login', { email: 'bench@example.com', password: PASSWORD })).refresh_token);
+    }
+    return {
+      url: G,
+      requests: [
+        {
+          method: 'POST',
+          path: '/auth/refresh',
+          headers: { 'content-type': 'application/json' },
+          setupRequest: (req) => ({ ...req, body: JSON.stringify({ refresh_token: live.shift() }) }),
+          onResponse: (status, body) => {
+            if (status === 200) live.push(JSON.parse(body).refresh_token);
+          },
         },
-      },
-    ],
-  }));
+      ],
+    };
+  });
 }
 
 if (wants('rss')) {

@@ -37,6 +37,8 @@ export class HashWorkerPool {
   private readonly running = new Map<Worker, Map<number, Pending>>();
   private nextId = 0;
   private started = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly idleMs = 30_000;
 
   constructor(
     private readonly size = Math.max(1, availableParallelism()),
@@ -88,10 +90,23 @@ export class HashWorkerPool {
       worker.unref();
       this.idle.push(worker);
       this.dispatch();
+      this.scheduleIdleStop();
     });
     worker.on('error', (err) => this.retire(worker, err));
     worker.on('exit', () => this.retire(worker, new Error('hash worker exited')));
     return worker;
+  }
+
+  /**
+   * Each thread holds its own V8 heap (~10 MB resident). When no password work has come for a
+   * while, stop the idle threads; the next login starts one again (tens of milliseconds).
+   */
+  private scheduleIdleStop(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      for (const worker of this.idle.splice(0)) void worker.terminate();
+    }, this.idleMs);
+    this.idleTimer.unref();
   }
 
   /** A dead worker fails its job and is replaced on demand. */
