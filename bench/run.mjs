@@ -174,6 +174,7 @@ const bookBody = JSON.stringify(book);
 
 const raw = await startBaseline('raw-http.mjs', { BENCH_BODY: bookBody });
 const tutorial = await startBaseline('express-tutorial.mjs', { BENCH_BODY: bookBody, JWT_SECRET: SECRET });
+const bareFastify = await startBaseline('fastify-bare.mjs', { BENCH_BODY: bookBody });
 // The tutorial port accepts our HS256 token: the same work on the wire, none of the checks.
 
 const results = {};
@@ -183,6 +184,8 @@ const target = (label, ok, detail) => targets.push({ label, ok, detail });
 process.stderr.write(`\nload: ${CONNECTIONS} connections, ${DURATION}s × ${RUNS} runs each (median)\n`);
 results.raw = await measure('(a) raw node:http', { url: `${raw.base}/books/${book.id}` });
 results.express = await measure('(b) express + jsonwebtoken', { url: `${tutorial.base}/books/${book.id}`, headers: auth });
+// Not a target: how far a framework with no checks at all gets from the ceiling on this machine.
+results.fastify = await measure('(c) bare fastify, no checks', { url: `${bareFastify.base}/books/${book.id}` });
 
 if (wants('read')) {
   results.read = await measure('GET /books/{id} (all checks)', { url: `${G}/books/${book.id}`, headers: auth });
