@@ -180,7 +180,9 @@ export function loadConfig(env: Env = readEnvironment()): Config {
       : { value: '', source: 'env', warning: null };
   const privateKeyPem = readPrivateKey(env, algorithm, problems);
   const keyEncryption: ResolvedSecret =
-    algorithm !== 'HS256' && !privateKeyPem
+    // Only for the key store: a configured key (even a broken one, already reported) needs no
+    // encryption secret, and a failing start must not leave a generated one behind.
+    algorithm !== 'HS256' && !privateKeyPem && !env.JWT_PRIVATE_KEY?.trim() && !env.JWT_PRIVATE_KEY_FILE?.trim()
       ? resolveSecret('KEY_ENCRYPTION_SECRET', 'key-encryption-secret', env.KEY_ENCRYPTION_SECRET, secretCtx)
       : { value: '', source: 'env', warning: null };
   const keyRotationIntervalSeconds = str('JWT_KEY_ROTATION_INTERVAL', '0') === '0' ? 0 : duration('JWT_KEY_ROTATION_INTERVAL', '30d');
