@@ -5,13 +5,6 @@ export function newId(): string {
   return uuidv7();
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** True for a canonical lower-case UUID; anything else can never name a row. */
-export function isId(value: string): boolean {
-  return UUID.test(value);
-}
-
 /** `seconds` after an RFC 3339 instant, so an expiry derives from the same `now` as its created_at. */
 export function isoAfter(now: string, seconds: number): string {
   return new Date(Date.parse(now) + seconds * 1000).toISOString();
