@@ -148,6 +148,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   const database = await openDatabase(config, deps.database);
   if (!deps.database) app.addHook('onClose', async () => database.close());
+  // First hook of every request (synchronous: it runs on every request).
+  app.addHook('onRequest', (_request, _reply, done) => {
+    database.requestArrived();
+    done();
+  });
 
   const keyRing = await createKeyRing(config, database.db, app.log);
   app.addHook('onClose', async () => keyRing.close());

@@ -7,6 +7,7 @@ import type { DatabaseConfig } from '../config.js';
 import { loadOptional } from '../lib/optional-dependency.js';
 import type { DB, Db } from './database.js';
 import { migrationProvider } from './migrations/index.js';
+import { SqliteReads } from './sqlite-reads.js';
 
 export interface Database {
   readonly db: Db;
@@ -18,7 +19,20 @@ export interface Database {
    * another process (after the bounded busy wait), so the server can refuse to start.
    */
   assertWritable(): Promise<void>;
+  /**
+   * Called as each request arrives: reads from here on see every commit made before it. (On
+   * SQLite this ends the shared read transaction of the hot reads, see sqlite-reads.ts.)
+   */
+  requestArrived(): void;
   close(): Promise<void>;
+}
+
+// The direct-read batcher of each SQLite Kysely instance built here (see sqlite-reads.ts).
+const sqliteReads = new WeakMap<object, SqliteReads>();
+
+/** The direct-read batcher behind a Kysely instance built here, if it is SQLite. */
+export function sqliteReadsOf(db: object): SqliteReads | undefined {
+  return sqliteReads.get(db);
 }
 
 /** Opens the database named by config: a SQLite file, or a PostgreSQL pool. */
@@ -33,7 +47,9 @@ export function createDatabase(config: DatabaseConfig): Database {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const reads = new SqliteReads(sqlite);
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite, reads) }) });
+  sqliteReads.set(db, reads);
   // Set when the write probe failed: closing must then not wait on the same lock again.
   let unwritable = false;
   return {
@@ -66,8 +82,10 @@ export function createDatabase(config: DatabaseConfig): Database {
         throw err;
       }
     },
+    requestArrived: reads.end,
     async close() {
       if (!sqlite.open) return;
+      reads.end();
       if (!unwritable) {
         // Fold the WAL back into the main file, so a clean stop leaves one self-contained file
         // (and no -wal to lose when copying it). The shorter busy wait keeps a reader in
@@ -87,13 +105,18 @@ export function createDatabase(config: DatabaseConfig): Database {
  * Kysely prepares every query anew, and better-sqlite3's prepare() was the largest single cost
  * of an authenticated read in the profile. Queries are built from fixed shapes with bound
  * parameters, so the same few SQL strings repeat: keep their statements (bounded LRU).
- * Safe to share: Kysely runs one query at a time on the connection.
+ * Safe to share: Kysely runs one query at a time on the connection. Kysely prepares before
+ * every statement it runs, which is where a batch of direct reads is ended (sqlite-reads.ts).
  */
-function withStatementCache(sqlite: SQLite.Database, max = 256): SqliteDatabase {
+function withStatementCache(sqlite: SQLite.Database, reads: SqliteReads, max = 256): SqliteDatabase {
   const statements = new Map<string, SQLite.Statement>();
   return {
-    close: () => sqlite.close(),
+    close: () => {
+      reads.end();
+      sqlite.close();
+    },
     prepare(sql: string) {
+      reads.end();
       let statement = statements.get(sql);
       if (statement) {
         // Refresh its place in the LRU order.
@@ -141,6 +164,7 @@ function createPostgres(url: string, poolSize: number): Database {
         throw Object.assign(new Error('the PostgreSQL server only accepts read-only transactions'), { code: '25006' });
       }
     },
+    requestArrived() {},
     async close() {
       await db.destroy();
     },

@@ -1,5 +1,7 @@
 import type { Compilable, CompiledQuery } from 'kysely';
 import type { Executor } from '../modules/users/users.repository.js';
+import { sqliteReadsOf } from './create-db.js';
+import type { DirectRead, SqliteReads } from './sqlite-reads.js';
 
 type Slot = { arg: number } | { value: unknown };
 
@@ -7,10 +9,11 @@ type Slot = { arg: number } | { value: unknown };
  * A query built and compiled by Kysely once per database, then run with new argument values.
  * Kysely otherwise rebuilds and recompiles the same query tree on every call, which was ~13%
  * of an authenticated read in the profile. Only for hot, fixed-shape queries: each argument
- * must map to exactly one bound parameter (no IN lists, no optional clauses).
+ * must map to exactly one bound parameter (no IN lists, no optional clauses). On SQLite the
+ * query runs directly on better-sqlite3, batched per event-loop turn (see sqlite-reads.ts).
  */
 export function preparedQuery<A extends string[], R>(build: (db: Executor, ...args: A) => Compilable<R>) {
-  const compiled = new WeakMap<Executor, { query: CompiledQuery<R>; slots: Slot[] }>();
+  const compiled = new WeakMap<Executor, { query: CompiledQuery<R>; slots: Slot[]; reads?: SqliteReads; direct?: DirectRead<R> }>();
 
   function prepare(db: Executor, arity: number) {
     // Build with unmistakable marker values and find where each one landed.
@@ -23,24 +26,33 @@ export function preparedQuery<A extends string[], R>(build: (db: Executor, ...ar
     if (new Set(slots.filter((s) => 'arg' in s).map((s) => (s as { arg: number }).arg)).size !== arity) {
       throw new Error(`preparedQuery: every argument must bind exactly one parameter in: ${query.sql}`);
     }
-    return { query, slots };
+    const reads = sqliteReadsOf(db);
+    return { query, slots, reads, direct: reads?.prepare<R>(query.sql) };
+  }
+
+  function entryFor(db: Executor, arity: number) {
+    let entry = compiled.get(db);
+    if (!entry) {
+      entry = prepare(db, arity);
+      compiled.set(db, entry);
+    }
+    return entry;
   }
 
   return {
     /** Runs the query with these arguments; returns all rows. */
     async all(db: Executor, ...args: A): Promise<R[]> {
-      let entry = compiled.get(db);
-      if (!entry) {
-        entry = prepare(db, args.length);
-        compiled.set(db, entry);
-      }
-      const parameters = entry.slots.map((slot) => ('arg' in slot ? args[slot.arg] : slot.value));
-      const result = await db.executeQuery<R>({ ...entry.query, parameters });
-      return result.rows;
+      const { query, slots, reads, direct } = entryFor(db, args.length);
+      const parameters = slots.map((slot) => ('arg' in slot ? args[slot.arg] : slot.value));
+      if (direct && reads?.available()) return direct.all(parameters);
+      return (await db.executeQuery<R>({ ...query, parameters })).rows;
     },
     /** Runs the query and returns its first row, if any. */
     async first(db: Executor, ...args: A): Promise<R | undefined> {
-      return (await this.all(db, ...args))[0];
+      const { query, slots, reads, direct } = entryFor(db, args.length);
+      const parameters = slots.map((slot) => ('arg' in slot ? args[slot.arg] : slot.value));
+      if (direct && reads?.available()) return direct.get(parameters);
+      return (await db.executeQuery<R>({ ...query, parameters })).rows[0];
     },
   };
 }

@@ -116,9 +116,11 @@ export const errorHandlerPlugin = fp(
     app.addHook('preClose', async () => {
       closing = true;
     });
-    app.addHook('onRequest', async (_request, reply) => {
-      if (!closing) return;
-      return sendProblem(reply, problemFor('UNAVAILABLE', 'The server is shutting down; retry the request.'), { 'retry-after': '1' });
+    // Synchronous (callback) hook: it runs on every request, and an async one costs a promise.
+    app.addHook('onRequest', (_request, reply, done) => {
+      if (!closing) return done();
+      // Answering ends the request here; Fastify expects done() not to be called then.
+      sendProblem(reply, problemFor('UNAVAILABLE', 'The server is shutting down; retry the request.'), { 'retry-after': '1' });
     });
 
     // Unknown paths are 404; known paths with another method are 405 with an Allow header.

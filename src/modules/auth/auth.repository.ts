@@ -15,16 +15,19 @@ export async function insertSession(db: Executor, session: SessionRow, refreshTo
  * The per-request check, in one query: the session is live and its user exists. Returns the
  * user row (role and disabled flag come from here, never from the token).
  */
-export function findLiveSessionUser(db: Executor, sessionId: string, userId: string, now: string): Promise<UserRow | undefined> {
+export function findLiveSessionUser(db: Executor, sessionId: string, userId: string, now: string): Promise<SessionUser | undefined> {
   return liveSessionUser.first(db, sessionId, userId, now);
 }
 
-// Runs on every authenticated request: compiled once, not per call.
+export type SessionUser = Pick<UserRow, 'id' | 'email' | 'role' | 'disabled'>;
+
+// Runs on every authenticated request: compiled once, not per call. Only the columns the
+// guard needs (not the password hash).
 const liveSessionUser = preparedQuery((db, sessionId: string, userId: string, now: string) =>
   db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
-    .selectAll('users')
+    .select(['users.id', 'users.email', 'users.role', 'users.disabled'])
     .where('sessions.id', '=', sessionId)
     .where('sessions.user_id', '=', userId)
     .where('sessions.revoked_at', 'is', null)
