@@ -16,8 +16,9 @@ export interface DirectRead<R> {
  * Kysely's connection handling (a mutex, several promise hops) and better-sqlite3's interning
  * of column names for every row added ~8% more. Reads now share one transaction: BEGIN
  * (deferred) before the first, COMMIT when the next request arrives, before any statement
- * Kysely runs, or at the end of the event-loop turn, whichever is first: one lock pair for
- * the session check and the row the route reads.
+ * Kysely runs, or in a setImmediate scheduled when it began (the check phase of that turn, or
+ * of the next one if it began inside a setImmediate callback), whichever is first: one lock
+ * pair for the session check and the row the route reads.
  *
  * Why this is safe:
  * - No snapshot is older than the request reading it: `Database.requestArrived()` (an
@@ -46,7 +47,11 @@ export class SqliteReads {
     this.#rollback = sqlite.prepare('rollback');
   }
 
-  /** False while another transaction is open on the connection. */
+  /**
+   * False while another transaction is open on the connection. (A Kysely `.stream()` would
+   * not show here: better-sqlite3 refuses every other statement while an iterator is open,
+   * so a direct read would fail instead of waiting. Nothing streams on SQLite.)
+   */
   available(): boolean {
     return this.#open || !this.#sqlite.inTransaction;
   }
@@ -54,22 +59,35 @@ export class SqliteReads {
   /** Ends the shared read transaction, if any: on a new request, before any other statement, on close. */
   readonly end = (): void => {
     if (!this.#open) return;
-    this.#open = false;
-    if (!this.#sqlite.open || !this.#sqlite.inTransaction) return;
-    try {
-      this.#commit.run();
-    } catch {
-      // Committing a read-only transaction has nothing to fail on; should it anyway, the
-      // connection must not stay inside the transaction.
-      this.#rollback.run();
+    if (this.#sqlite.open && this.#sqlite.inTransaction) {
+      try {
+        this.#commit.run();
+      } catch {
+        // Committing a read-only transaction has nothing to fail on; should it anyway, the
+        // connection must not stay inside the transaction. If this throws too, the
+        // transaction still counts as open and the next call tries again.
+        this.#rollback.run();
+      }
     }
+    this.#open = false;
+  };
+
+  /** `end` from setImmediate: a failure there must not crash the process; the next request or statement retries (and reports) it. */
+  readonly #endLater = (): void => {
+    try {
+      this.end();
+    } catch {}
   };
 
   /**
    * Prepares a fixed read; undefined if the SQL is not a plain read whose columns map to
-   * distinct names (the caller then runs it through Kysely).
+   * distinct names (the caller then runs it through Kysely). Rows come back as arrays and are
+   * labelled with the names read here, once; SQLite re-prepares a statement by itself after a
+   * schema change (a migration run by another process), so a `*` could then expand to other
+   * columns in another order under the same labels. Only explicit column lists are accepted.
    */
   prepare<R>(sql: string): DirectRead<R> | undefined {
+    if (sql.includes('*')) return undefined;
     const statement = this.#sqlite.prepare<unknown[], unknown[]>(sql);
     if (!statement.reader) return undefined;
     statement.raw(true);
@@ -97,6 +115,6 @@ export class SqliteReads {
     if (this.#open) return;
     this.#begin.run();
     this.#open = true;
-    setImmediate(this.end);
+    setImmediate(this.#endLater);
   }
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDatabase, type Database, migrateToLatest } from '../../src/db/create-db.js';
+import { createDatabase, type Database, migrateToLatest, sqliteReadsOf } from '../../src/db/create-db.js';
 import type { DB } from '../../src/db/database.js';
 import { newId } from '../../src/lib/ids.js';
 import { findBookById, insertBook } from '../../src/modules/books/books.repository.js';
@@ -122,6 +122,22 @@ describe('direct SQLite reads (repository level)', () => {
     await nextTurn();
     // …and after it, nothing holds the WAL.
     expect(otherSqlite.pragma('wal_checkpoint(TRUNCATE)', { simple: false })).toEqual([{ busy: 0, log: 0, checkpointed: 0 }]);
+  });
+
+  it('keeps labelling columns right after another process changes the schema (explicit columns only)', async () => {
+    const row = bookRow('Before the migration');
+    await insertBook(database.db, row);
+    database.requestArrived();
+    expect(await findBookById(database.db, row.id)).toEqual(row);
+    // A migration run by another process: SQLite re-prepares statements by itself afterwards,
+    // so a `select *` would return more (or reordered) values under the old labels.
+    otherSqlite.exec('alter table books add column added_later text');
+    otherSqlite.exec("update books set added_later = 'x'");
+    database.requestArrived();
+    expect(await findBookById(database.db, row.id)).toEqual(row);
+    const reads = sqliteReadsOf(database.db);
+    expect(reads?.prepare('select * from books')).toBeUndefined();
+    expect(reads?.prepare('select id, title from books')).toBeDefined();
   });
 });
 
