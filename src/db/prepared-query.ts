@@ -10,7 +10,8 @@ type Slot = { arg: number } | { value: unknown };
  * Kysely otherwise rebuilds and recompiles the same query tree on every call, which was ~13%
  * of an authenticated read in the profile. Only for hot, fixed-shape queries: each argument
  * must map to exactly one bound parameter (no IN lists, no optional clauses). On SQLite the
- * query runs directly on better-sqlite3, batched per event-loop turn (see sqlite-reads.ts).
+ * query runs directly on better-sqlite3, in the read transaction of the request (see
+ * sqlite-reads.ts).
  */
 export function preparedQuery<A extends string[], R>(build: (db: Executor, ...args: A) => Compilable<R>) {
   const compiled = new WeakMap<Executor, { query: CompiledQuery<R>; slots: Slot[]; reads?: SqliteReads; direct?: DirectRead<R> }>();
@@ -30,26 +31,15 @@ export function preparedQuery<A extends string[], R>(build: (db: Executor, ...ar
     return { query, slots, reads, direct: reads?.prepare<R>(query.sql) };
   }
 
-  function entryFor(db: Executor, arity: number) {
-    let entry = compiled.get(db);
-    if (!entry) {
-      entry = prepare(db, arity);
-      compiled.set(db, entry);
-    }
-    return entry;
-  }
-
   return {
-    /** Runs the query with these arguments; returns all rows. */
-    async all(db: Executor, ...args: A): Promise<R[]> {
-      const { query, slots, reads, direct } = entryFor(db, args.length);
-      const parameters = slots.map((slot) => ('arg' in slot ? args[slot.arg] : slot.value));
-      if (direct && reads?.available()) return direct.all(parameters);
-      return (await db.executeQuery<R>({ ...query, parameters })).rows;
-    },
-    /** Runs the query and returns its first row, if any. */
+    /** Runs the query with these arguments and returns its first row, if any. */
     async first(db: Executor, ...args: A): Promise<R | undefined> {
-      const { query, slots, reads, direct } = entryFor(db, args.length);
+      let entry = compiled.get(db);
+      if (!entry) {
+        entry = prepare(db, args.length);
+        compiled.set(db, entry);
+      }
+      const { query, slots, reads, direct } = entry;
       const parameters = slots.map((slot) => ('arg' in slot ? args[slot.arg] : slot.value));
       if (direct && reads?.available()) return direct.get(parameters);
       return (await db.executeQuery<R>({ ...query, parameters })).rows[0];

@@ -2,7 +2,6 @@ import type SQLite from 'better-sqlite3';
 
 /** A fixed read prepared for `SqliteReads`: raw (array) rows, mapped to objects here. */
 export interface DirectRead<R> {
-  all(parameters: readonly unknown[]): R[];
   get(parameters: readonly unknown[]): R | undefined;
 }
 
@@ -93,20 +92,14 @@ export class SqliteReads {
     statement.raw(true);
     const columns = statement.columns().map((c) => c.name);
     if (new Set(columns).size !== columns.length) return undefined;
-    const toRow = (values: unknown[]): R => {
-      const row: Record<string, unknown> = {};
-      for (let i = 0; i < columns.length; i++) row[columns[i] as string] = values[i];
-      return row as R;
-    };
     return {
-      all: (parameters) => {
-        this.#enter();
-        return statement.all(parameters).map(toRow);
-      },
       get: (parameters) => {
         this.#enter();
         const values = statement.get(parameters);
-        return values === undefined ? undefined : toRow(values);
+        if (values === undefined) return undefined;
+        const row: Record<string, unknown> = {};
+        for (let i = 0; i < columns.length; i++) row[columns[i] as string] = values[i];
+        return row as R;
       },
     };
   }
