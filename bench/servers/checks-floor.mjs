@@ -8,7 +8,7 @@
 import { createServer } from 'node:http';
 import Database from 'better-sqlite3';
 import { createVerifier } from 'fast-jwt';
-import { helmetHeaders } from '../../dist/plugins/security.js';
+import { apiSecurityHeaders } from '../../dist/plugins/security.js';
 
 const db = new Database(process.env.DB_PATH);
 db.pragma('busy_timeout = 5000');
@@ -29,14 +29,7 @@ const sessionUser = db.prepare(
 const bookById = db.prepare('select * from books where id = ?');
 const begin = db.prepare('begin');
 const commit = db.prepare('commit');
-const headers = {
-  ...helmetHeaders({
-    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
-    strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
-  }),
-  'cache-control': 'no-store',
-  'content-type': 'application/json; charset=utf-8',
-};
+const headers = { ...apiSecurityHeaders(), 'content-type': 'application/json; charset=utf-8' };
 
 function answer(res, status, body) {
   res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });

@@ -49,7 +49,7 @@ export const FALLBACK_SECURITY_HEADERS: Readonly<Record<string, string>> = {
  * recording stand-in for a response. helmet only ever sets fixed values (and removes
  * X-Powered-By, which Fastify never sends), so the result holds for every request.
  */
-export function helmetHeaders(options: Readonly<HelmetOptions>): Record<string, string> {
+function helmetHeaders(options: Readonly<HelmetOptions>): Record<string, string> {
   const headers: Record<string, string> = {};
   const recorder = {
     setHeader(name: string, value: unknown) {
@@ -71,6 +71,26 @@ export function helmetHeaders(options: Readonly<HelmetOptions>): Record<string, 
   return headers;
 }
 
+/**
+ * The headers every API answer starts with: helmet's, computed once (@fastify/helmet rebuilt
+ * helmet, CSP parsing included, on every request, and running helmet's chain of ~12
+ * middlewares, each validating through res.setHeader, was still ~5% of an authenticated read
+ * in the profile), and `Cache-Control: no-store`. A route with a cacheable answer (JWKS, the
+ * docs' assets) overrides the latter with its own header.
+ */
+export function apiSecurityHeaders(): Record<string, string> {
+  return {
+    ...helmetHeaders({
+      // JSON answers need no sources at all; the docs page sets its own policy (staticCSP).
+      contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+      // HSTS only makes sense behind TLS, which a proxy terminates; harmless on plain HTTP.
+      strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
+    }),
+    // Tokens and personal data must never sit in a shared or browser cache.
+    'cache-control': 'no-store',
+  };
+}
+
 /** True for an OPTIONS request that is not a CORS preflight (no Origin or no requested method). */
 function isPlainOptions(request: FastifyRequest): boolean {
   return request.method === 'OPTIONS' && (!request.headers.origin || !request.headers['access-control-request-method']);
@@ -81,19 +101,7 @@ function isPlainOptions(request: FastifyRequest): boolean {
  */
 export const securityPlugin = fp<{ config: Config }>(
   async (app: FastifyInstance, { config }) => {
-    // helmet's headers are fixed for a given configuration, so they are computed once here and
-    // copied onto each reply. (@fastify/helmet rebuilt helmet, CSP parsing included, on every
-    // request; running helmet's chain of ~12 middlewares, each validating through
-    // res.setHeader, was still ~5% of an authenticated read in the profile.)
-    const headers = helmetHeaders({
-      // JSON answers need no sources at all; the docs page sets its own policy (staticCSP).
-      contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
-      // HSTS only makes sense behind TLS, which a proxy terminates; harmless on plain HTTP.
-      strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
-    });
-    // Tokens and personal data must never sit in a shared or browser cache. Set first, so a
-    // route with a cacheable answer (JWKS, the docs' assets) overrides it with its own header.
-    headers['cache-control'] = 'no-store';
+    const headers = apiSecurityHeaders();
     // Synchronous (callback) hook: an async one costs a promise per request.
     app.addHook('onRequest', (_request, reply, done) => {
       reply.headers(headers);
