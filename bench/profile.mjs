@@ -4,13 +4,12 @@
 // seconds (loopback only), stops it with SIGTERM (the profile is written on exit) and prints
 // the self time per function and per package. Keep the .cpuprofile with --keep to open it in
 // Chrome DevTools. Usage: node bench/profile.mjs [--duration 10] [--path /books/{id}] [--keep]
-import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { randomSecret, request, requireBuild, signUp, startServer } from '../scripts/lib/harness.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -22,70 +21,38 @@ const { values: args } = parseArgs({
   },
 });
 const ROOT = join(import.meta.dirname, '..');
-if (!existsSync(join(ROOT, 'dist', 'server.js'))) {
-  console.error('profile: build first (npm run build)');
-  process.exit(2);
-}
+requireBuild();
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-profile-'));
-const SECRET = randomBytes(48).toString('base64url');
-const PORT = 20_000 + Math.floor(Math.random() * 20_000);
-const BASE = `http://127.0.0.1:${PORT}`;
-const env = {
-  PATH: process.env.PATH,
-  NODE_ENV: 'production',
-  JWT_SECRET: SECRET,
-  DATABASE_URL: `sqlite:${join(dir, 'profile.db')}`,
-  PORT: String(PORT),
-  LOG_LEVEL: 'warn',
-};
-const migrated = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'migrate'], { env, encoding: 'utf8' });
-if (migrated.status !== 0) throw new Error(migrated.stderr);
-
-const server = spawn(process.execPath, ['--max-semi-space-size=8', '--cpu-prof', '--cpu-prof-dir', dir, join(ROOT, 'dist', 'server.js')], {
-  env,
-  stdio: ['ignore', 'ignore', 'inherit'],
-});
 process.on('exit', () => {
-  if (server.exitCode === null) server.kill('SIGKILL');
   if (!args.keep) rmSync(dir, { recursive: true, force: true });
 });
-
-for (let i = 0; ; i++) {
-  try {
-    if ((await fetch(`${BASE}/healthz`)).ok) break;
-  } catch {
-    if (i > 400) throw new Error('server did not start');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+// The server migrates its database itself; the same V8 flag `npm start` uses.
+const server = await startServer(
+  { NODE_ENV: 'production', JWT_SECRET: randomSecret(), DATABASE_URL: `sqlite:${join(dir, 'profile.db')}`, LOG_LEVEL: 'warn' },
+  { nodeArgs: ['--max-semi-space-size=8', '--cpu-prof', '--cpu-prof-dir', dir] },
+);
+process.on('exit', () => {
+  if (server.child.exitCode === null) server.child.kill('SIGKILL');
+});
 async function api(method, path, body, token) {
-  const res = await fetch(`${BASE}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
-    body: body && JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-  return res.json();
+  const res = await request(server.base, method, path, { body, token });
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
 }
-const password = 'correct horse battery staple';
-await api('POST', '/auth/register', { email: 'profile@example.com', password });
-const { access_token: token } = await api('POST', '/auth/login', { email: 'profile@example.com', password });
+const { access: token } = await signUp(server.base, 'profile@example.com');
 const book = await api('POST', '/books', { title: 'Profiled', author: 'Someone', published_year: 2000 }, token);
 const list = await api('POST', '/bucketlists', { name: 'Profiled' }, token);
 const path = args.path.replace('{id}', book.id).replace('{list}', list.id);
 
 const result = await autocannon({
-  url: `${BASE}${path}`,
+  url: `${server.base}${path}`,
   headers: { authorization: `Bearer ${token}` },
   connections: Number(args.connections),
   duration: Number(args.duration),
 });
 console.log(`${path}: ${Math.round(result.requests.average)} req/s, non-2xx ${result.non2xx}, errors ${result.errors}`);
 
-await new Promise((resolve) => {
-  server.on('exit', resolve);
-  server.kill('SIGTERM');
-});
+await server.stop('SIGTERM');
 const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
 if (!file) throw new Error('no profile written');
 const profile = JSON.parse(readFileSync(join(dir, file), 'utf8'));

@@ -1,4 +1,4 @@
-// Shared by the reliability scripts (crash-test.mjs, soak.mjs): start the built server as a child
+// Shared by the reliability scripts (crash-test.mjs, soak.mjs) and bench/profile.mjs: start the built server as a child
 // process on a loopback port, talk JSON to it, make fresh PostgreSQL databases. Everything stays
 // on 127.0.0.1, and every process started here is ended by its own pid.
 import { spawn } from 'node:child_process';
@@ -29,12 +29,12 @@ export function freePort() {
 export const randomSecret = () => randomBytes(48).toString('base64url');
 
 /**
- * Starts `node dist/server.js` with `env` on a free loopback port (or `port`) and waits until
- * /healthz answers. Throws if it exits first or is not up within `startTimeoutMs`.
+ * Starts `node [nodeArgs] dist/server.js` with `env` on a free loopback port (or `port`) and
+ * waits until /healthz answers. Throws if it exits first or is not up within `startTimeoutMs`.
  */
-export async function startServer(env, { port, startTimeoutMs = 60_000 } = {}) {
+export async function startServer(env, { port, startTimeoutMs = 60_000, nodeArgs = [] } = {}) {
   const listenPort = port ?? (await freePort());
-  const child = spawn(process.execPath, [SERVER_JS], {
+  const child = spawn(process.execPath, [...nodeArgs, SERVER_JS], {
     env: { PATH: process.env.PATH ?? '', ...env, PORT: String(listenPort), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
