@@ -2,9 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { serveWithWorkers } from './cluster.js';
-import { type Config, ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig } from './config.js';
 import { backupSqliteDatabase } from './db/backup.js';
-import { createDatabase, migrateToLatest } from './db/create-db.js';
+import { migrateToLatest, withDatabase } from './db/create-db.js';
 import { AppError } from './errors.js';
 import { createKeyRing } from './modules/keys/keys.service.js';
 import { findUserByEmail } from './modules/users/users.repository.js';
@@ -42,7 +42,7 @@ export async function runCli(argv: string[]): Promise<number> {
         return -1; // keep running
       }
       case 'migrate':
-        return await withDatabase(loadConfig(), async (db) => {
+        return await withDatabase(loadConfig().database, async (db) => {
           const applied = await migrateToLatest(db.db);
           process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
           return 0;
@@ -75,15 +75,6 @@ export async function runCli(argv: string[]): Promise<number> {
   }
 }
 
-async function withDatabase<T>(config: Config, fn: (db: ReturnType<typeof createDatabase>) => Promise<T>): Promise<T> {
-  const database = createDatabase(config.database);
-  try {
-    return await fn(database);
-  } finally {
-    await database.close();
-  }
-}
-
 async function createUser(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -98,7 +89,7 @@ async function createUser(args: string[]): Promise<number> {
   if (!values.email) throw new Error('--email is required');
   const password = values.password === undefined || values.password === '-' ? readPasswordFromStdin() : values.password;
   const email = values.email.trim().toLowerCase();
-  return withDatabase(loadConfig(), async (database) => {
+  return withDatabase(loadConfig().database, async (database) => {
     await migrateToLatest(database.db);
     // The operator vouches for the address (and the CLI has no mail queue), so it starts verified.
     const user = await createUsersService(database.db).createUser(
@@ -117,7 +108,7 @@ async function setRole(args: string[]): Promise<number> {
   if (values.role !== 'admin' && values.role !== 'user') throw new Error('--role must be admin or user');
   const role = values.role;
   const email = values.email.trim().toLowerCase();
-  return withDatabase(loadConfig(), async (database) => {
+  return withDatabase(loadConfig().database, async (database) => {
     await migrateToLatest(database.db);
     const user = await findUserByEmail(database.db, email);
     if (!user) throw new Error(`no user with email ${email}`);
@@ -130,7 +121,7 @@ async function setRole(args: string[]): Promise<number> {
 
 async function keysCommand(action: 'rotate' | 'list'): Promise<number> {
   const config = loadConfig();
-  return withDatabase(config, async (database) => {
+  return withDatabase(config.database, async (database) => {
     await migrateToLatest(database.db);
     const log = { info: () => {}, warn: (_o: object, m: string) => process.stderr.write(`warning: ${m}\n`) };
     const ring = await createKeyRing(config, database.db, log);

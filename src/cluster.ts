@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import { pino } from 'pino';
 import type { Config } from './config.js';
-import { createDatabase, migrateToLatest } from './db/create-db.js';
+import { migrateToLatest, withDatabase } from './db/create-db.js';
 import { startServer } from './server.js';
 
 /**
@@ -16,12 +16,7 @@ export async function serveWithWorkers(config: Config, workers: number): Promise
   }
   const log = pino({ level: config.logLevel });
   // Migrating here, once, keeps N workers from racing on the schema at start-up.
-  const database = createDatabase(config.database);
-  try {
-    await migrateToLatest(database.db);
-  } finally {
-    await database.close();
-  }
+  await withDatabase(config.database, (database) => migrateToLatest(database.db));
 
   let stopping = false;
   const fork = () => cluster.fork();

@@ -35,6 +35,16 @@ export function sqliteReadsOf(db: object): SqliteReads | undefined {
   return sqliteReads.get(db);
 }
 
+/** Opens the database named by config for `fn` (a CLI command, the cluster primary) and closes it after. */
+export async function withDatabase<T>(config: DatabaseConfig, fn: (database: Database) => Promise<T>): Promise<T> {
+  const database = createDatabase(config);
+  try {
+    return await fn(database);
+  } finally {
+    await database.close();
+  }
+}
+
 /** Opens the database named by config: a SQLite file, or a PostgreSQL pool. */
 export function createDatabase(config: DatabaseConfig): Database {
   if (config.kind === 'postgres') return createPostgres(config.url, config.poolSize);
