@@ -174,17 +174,14 @@ export function loadConfig(env: Env = readEnvironment()): Config {
   const secretCtx = { production, database, problems };
   // HS256 signs with JWT_SECRET. The asymmetric algorithms sign with a configured PEM key, or
   // with keys kept in the database, encrypted under KEY_ENCRYPTION_SECRET.
-  const secret: ResolvedSecret =
-    algorithm === 'HS256'
-      ? resolveSecret('JWT_SECRET', 'jwt-secret', env.JWT_SECRET, secretCtx)
-      : { value: '', source: 'env', warning: null };
+  const secret: ResolvedSecret = algorithm === 'HS256' ? resolveSecret('JWT_SECRET', 'jwt-secret', env.JWT_SECRET, secretCtx) : NO_SECRET;
   const privateKeyPem = readPrivateKey(env, algorithm, problems);
   const keyEncryption: ResolvedSecret =
     // Only for the key store: a configured key (even a broken one, already reported) needs no
     // encryption secret, and a failing start must not leave a generated one behind.
-    algorithm !== 'HS256' && !privateKeyPem && !env.JWT_PRIVATE_KEY?.trim() && !env.JWT_PRIVATE_KEY_FILE?.trim()
+    algorithm !== 'HS256' && !env.JWT_PRIVATE_KEY?.trim() && !env.JWT_PRIVATE_KEY_FILE?.trim()
       ? resolveSecret('KEY_ENCRYPTION_SECRET', 'key-encryption-secret', env.KEY_ENCRYPTION_SECRET, secretCtx)
-      : { value: '', source: 'env', warning: null };
+      : NO_SECRET;
   const keyRotationIntervalSeconds = str('JWT_KEY_ROTATION_INTERVAL', '0') === '0' ? 0 : duration('JWT_KEY_ROTATION_INTERVAL', '30d');
 
   const smtpUrl = parseSmtpUrl(str('SMTP_URL', ''), problems);
@@ -336,6 +333,9 @@ interface ResolvedSecret {
   warning: string | null;
 }
 
+/** No secret: not needed (asymmetric keys, a configured PEM), or missing (the problem is already listed). */
+const NO_SECRET: Readonly<ResolvedSecret> = { value: '', source: 'env', warning: null };
+
 /**
  * A secret from the environment, checked for length and (in production) weakness; outside
  * production a missing one is generated once into `<data dir>/<fileName>` (mode 0600).
@@ -359,7 +359,7 @@ function resolveSecret(
   }
   if (production) {
     problems.push(`${name} is required when NODE_ENV=production (at least 32 random bytes: openssl rand -base64 48)`);
-    return { value: '', source: 'env', warning: null };
+    return NO_SECRET;
   }
   const dir = dataDir(database);
   const file = join(dir, fileName);
@@ -381,7 +381,7 @@ function resolveSecret(
     };
   } catch (err) {
     problems.push(`${name} not set and the development secret file ${file} could not be written: ${(err as Error).message}`);
-    return { value: '', source: 'env', warning: null };
+    return NO_SECRET;
   }
 }
 
