@@ -10,6 +10,7 @@ import { buildApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import type { DB } from '../../src/db/database.js';
 import { createPostgresDatabase } from './postgres.js';
+import { decodeToken } from './tokens.js';
 
 export const STRONG_PASSWORD = 'correct horse battery staple';
 
@@ -141,4 +142,10 @@ export function expectProblem(res: LightMyRequestResponse, status: number, code:
     code: string;
     errors?: { path: string; message: string }[];
   };
+}
+
+/** The session row behind an access token (its `sid` claim), read through the test connection. */
+export async function sessionOf(ctx: TestContext, accessToken: string) {
+  const sid = decodeToken(accessToken).payload.sid as string;
+  return ctx.db.selectFrom('sessions').selectAll().where('id', '=', sid).executeTakeFirstOrThrow();
 }

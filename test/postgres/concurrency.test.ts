@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, expectProblem, STRONG_PASSWORD, signUp, signUpAdmin, type TestContext, uniqueEmail } from '../helpers/app.js';
-import { decodeToken } from '../helpers/tokens.js';
+import {
+  createTestApp,
+  expectProblem,
+  STRONG_PASSWORD,
+  sessionOf,
+  signUp,
+  signUpAdmin,
+  type TestContext,
+  uniqueEmail,
+} from '../helpers/app.js';
 
 // Races that only a multi-connection database can lose: fired in parallel over a pg pool.
 
@@ -26,12 +34,7 @@ describe('PostgreSQL concurrency', () => {
       expect(results.filter((r) => r.statusCode === 200)).toHaveLength(1);
       for (const r of results.filter((x) => x.statusCode !== 200)) expectProblem(r, 401, 'TOKEN_INVALID');
       const winner = results.find((r) => r.statusCode === 200)?.json();
-      const { sid } = decodeToken(winner.access_token).payload;
-      const session = await ctx.db
-        .selectFrom('sessions')
-        .selectAll()
-        .where('id', '=', sid as string)
-        .executeTakeFirstOrThrow();
+      const session = await sessionOf(ctx, winner.access_token);
       expect(session.revoked_reason).toBe('refresh_token_reuse');
       expectProblem(
         await ctx.app.inject({ url: '/auth/me', headers: { authorization: `Bearer ${winner.access_token}` } }),

@@ -1,5 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, expectProblem, logIn, STRONG_PASSWORD, signUp, type TestContext, uniqueEmail } from '../../helpers/app.js';
+import {
+  createTestApp,
+  expectProblem,
+  logIn,
+  STRONG_PASSWORD,
+  sessionOf,
+  signUp,
+  type TestContext,
+  uniqueEmail,
+} from '../../helpers/app.js';
 import { decodeToken } from '../../helpers/tokens.js';
 
 let ctx: TestContext;
@@ -128,11 +137,7 @@ describe('POST /auth/login', () => {
     expect((payload.exp as number) - (payload.iat as number)).toBe(900);
     expect(body.access_token).not.toContain(Buffer.from(email).toString('base64url').slice(0, 10));
 
-    const session = await ctx.db
-      .selectFrom('sessions')
-      .selectAll()
-      .where('id', '=', payload.sid as string)
-      .executeTakeFirstOrThrow();
+    const session = await sessionOf(ctx, body.access_token);
     expect(session).toMatchObject({ user_id: body.user.id, revoked_at: null });
     const tokens = await ctx.db.selectFrom('refresh_tokens').selectAll().where('session_id', '=', session.id).execute();
     expect(tokens).toHaveLength(1);
@@ -184,12 +189,7 @@ describe('POST /auth/refresh', () => {
     expect(reuse.headers['www-authenticate']).toBe('Bearer realm="gatehouse", error="invalid_token"');
 
     // Reuse detection killed the session: the newest refresh token and every access token die too.
-    const { sid } = decodeToken(rotated.access_token).payload;
-    const session = await ctx.db
-      .selectFrom('sessions')
-      .selectAll()
-      .where('id', '=', sid as string)
-      .executeTakeFirstOrThrow();
+    const session = await sessionOf(ctx, rotated.access_token);
     expect(session.revoked_reason).toBe('refresh_token_reuse');
     expectProblem(
       await ctx.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refresh_token: rotated.refresh_token } }),
