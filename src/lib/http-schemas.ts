@@ -175,8 +175,3 @@ export function problems(...documented: DocumentedProblem[]): Record<number, Pro
   }
   return responses;
 }
-
-/** One problem+json error response with a description for the OpenAPI document (which codes, when). */
-export function problem(description: string) {
-  return Type.Ref(ProblemSchema, { description });
-}

@@ -120,6 +120,11 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; users: U
     detail: `The ${what} token is invalid, used or expired.`,
     when: `unknown, used or expired ${what} token, or one mailed to a previous address`,
   });
+  const BAD_TOKEN_LIMIT = {
+    code: 'RATE_LIMITED',
+    detail: 'Too many attempts; try again later.',
+    when: 'too many bad tokens from this client IP',
+  } as const;
 
   app.post(
     '/auth/password/reset',
@@ -131,11 +136,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; users: U
         body: ResetPasswordBody,
         response: {
           204: noContent('Password changed; every session ended'),
-          ...problems(...BODY_PROBLEMS, mailedTokenProblem('reset'), {
-            code: 'RATE_LIMITED',
-            detail: 'Too many attempts; try again later.',
-            when: 'too many bad tokens from this client IP',
-          }),
+          ...problems(...BODY_PROBLEMS, mailedTokenProblem('reset'), BAD_TOKEN_LIMIT),
         },
       },
     },
@@ -156,11 +157,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; users: U
         body: VerifyEmailBody,
         response: {
           204: noContent('Email verified'),
-          ...problems(...BODY_PROBLEMS, mailedTokenProblem('verification'), {
-            code: 'RATE_LIMITED',
-            detail: 'Too many attempts; try again later.',
-            when: 'too many bad tokens from this client IP',
-          }),
+          ...problems(...BODY_PROBLEMS, mailedTokenProblem('verification'), BAD_TOKEN_LIMIT),
         },
       },
     },

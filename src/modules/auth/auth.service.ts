@@ -67,11 +67,7 @@ export function createAuthService(deps: AuthServiceDeps) {
    */
   async function login(input: { email: string; password: string; ip: string }): Promise<TokenResponse> {
     const decision = await throttle.check(input.email, input.ip);
-    if (decision.blocked) {
-      throw new AppError('RATE_LIMITED', 'Too many failed sign-in attempts; try again later.', {
-        headers: { 'retry-after': String(decision.retryAfterSeconds) },
-      });
-    }
+    if (decision.blocked) throw rateLimited('Too many failed sign-in attempts; try again later.', decision);
     const user = await findUserByEmail(db, input.email);
     const ok = user ? await verifyPassword(user.password_hash, input.password) : await burnPasswordVerification(input.password);
     if (!user || !ok) {
@@ -151,11 +147,7 @@ export function createAuthService(deps: AuthServiceDeps) {
     if (!user) throw invalidToken();
     // A stolen access token must not become an oracle for guessing the password.
     const decision = await throttle.check(user.email, ip);
-    if (decision.blocked) {
-      throw new AppError('RATE_LIMITED', 'Too many failed attempts; try again later.', {
-        headers: { 'retry-after': String(decision.retryAfterSeconds) },
-      });
-    }
+    if (decision.blocked) throw rateLimited('Too many failed attempts; try again later.', decision);
     if (!(await verifyPassword(user.password_hash, input.current_password))) {
       await throttle.recordFailure(user.email, ip);
       throw new AppError('INVALID_CREDENTIALS', 'The current password is incorrect.', { status: 403 });

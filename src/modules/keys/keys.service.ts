@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Config } from '../../config.js';
 import type { DB } from '../../db/database.js';
+import { nowIso } from '../../lib/ids.js';
 import {
   type AsymmetricAlgorithm,
   decryptPrivateKey,
@@ -71,7 +72,6 @@ export async function createKeyRing(config: Config, db: Kysely<DB>, log: KeyRing
 }
 
 interface StoredKey extends KeyMaterial {
-  readonly createdAt: number;
   /** When this key stops verifying (successor's creation + grace); Infinity for the current key. */
   readonly notAfter: number;
 }
@@ -157,7 +157,6 @@ class StoredKeyRing implements KeyRing {
         signingKey: next ? null : this.privateKeyOf(row),
         verificationKey: publicPemFromJwk(publicJwk),
         publicJwk,
-        createdAt: Date.parse(row.created_at),
         notAfter: next ? Date.parse(next.created_at) + this.options.graceMs : Number.POSITIVE_INFINITY,
       };
     });
@@ -203,7 +202,7 @@ class StoredKeyRing implements KeyRing {
       algorithm: this.algorithm,
       public_jwk: JSON.stringify(publicJwk),
       private_key: encryptPrivateKey(privateKeyPem, this.encryptionSecret, publicJwk.kid),
-      created_at: new Date().toISOString(),
+      created_at: nowIso(),
     });
     return publicJwk.kid;
   }
