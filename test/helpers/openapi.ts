@@ -98,9 +98,9 @@ export function schemaCompiler(doc: OpenApiDocument): (schema: Record<string, un
   };
 }
 
-/** The HTTP contract, beside the repository as in CI (`../shared/api-contract.md`). */
+/** The HTTP contract: the project's own copy, so a fresh clone needs nothing outside itself. */
 export function readContract(): string {
-  return readFileSync(join(import.meta.dirname, '..', '..', '..', 'shared', 'api-contract.md'), 'utf8');
+  return readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'api-contract.md'), 'utf8');
 }
 
 const ROUTE_CELL = /^((?:GET|POST|PUT|PATCH|DELETE)(?:\s*,\s*(?:GET|POST|PUT|PATCH|DELETE))*)\s+(\/\S*)$/;
