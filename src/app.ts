@@ -9,10 +9,10 @@ import { createDatabase, type Database, migrateToLatest } from './db/create-db.j
 import { toDatabaseStartupError } from './db/errors.js';
 import { createAccessTokenService } from './lib/access-tokens.js';
 import { ProblemSchema } from './lib/http-schemas.js';
-import { AttemptLimiter, type FailureCounterStore, LoginThrottle, MemoryFailureCounterStore } from './lib/login-throttle.js';
 import { createMailer, type Mailer } from './lib/mailer.js';
 import { loadOptional } from './lib/optional-dependency.js';
-import { FallbackFailureCounterStore, RedisFailureCounterStore } from './lib/redis-failure-store.js';
+import { type CounterStore, MemoryCounterStore, RateLimiter } from './lib/rate-limiter.js';
+import { FallbackCounterStore, RedisCounterStore } from './lib/redis-counter-store.js';
 import { createAccountMail } from './modules/auth/account-mail.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { TokenResponseSchema } from './modules/auth/auth.schemas.js';
@@ -38,8 +38,8 @@ import { securityPlugin } from './plugins/security.js';
 export interface AppDeps {
   /** An open database; when omitted one is opened from config and closed with the app. */
   database?: Database;
-  /** Shared failure counters (Redis later); defaults to per-process memory. */
-  failureCounterStore?: FailureCounterStore;
+  /** The rate limits' counters; defaults to Redis when configured, else per-process memory. */
+  counterStore?: CounterStore;
   /** Overrides the pino logger options (tests pass false). */
   logger?: FastifyServerOptions['logger'];
   /** A mail queue; when omitted one is made from config (SMTP or the outbox) and closed with the app. */
@@ -76,8 +76,8 @@ function makeAjv(options: AjvOptions): Ajv {
  * Redis-backed counters when REDIS_URL is set (limits hold across instances), with a fallback
  * to process memory while Redis is down; plain memory otherwise.
  */
-function createFailureCounterStore(app: FastifyInstance, config: Config): FailureCounterStore {
-  if (!config.redis) return new MemoryFailureCounterStore();
+function createCounterStore(app: FastifyInstance, config: Config): CounterStore {
+  if (!config.redis) return new MemoryCounterStore();
   const { Redis } = loadOptional<typeof IoRedis>('ioredis');
   const redis = new Redis(config.redis.url, {
     // Fail commands at once while disconnected (the fallback answers) instead of queueing them.
@@ -92,11 +92,7 @@ function createFailureCounterStore(app: FastifyInstance, config: Config): Failur
   app.addHook('onClose', async () => {
     redis.disconnect();
   });
-  return new FallbackFailureCounterStore(
-    new RedisFailureCounterStore(redis, config.redis.keyPrefix),
-    new MemoryFailureCounterStore(),
-    app.log,
-  );
+  return new FallbackCounterStore(new RedisCounterStore(redis, config.redis.keyPrefix), new MemoryCounterStore(), app.log);
 }
 
 /**
@@ -165,8 +161,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     },
     keyRing,
   );
-  const failureCounters = deps.failureCounterStore ?? createFailureCounterStore(app, config);
-  const throttle = new LoginThrottle(failureCounters, config.loginThrottle);
+  const counters = deps.counterStore ?? createCounterStore(app, config);
 
   const mailer = deps.mailer ?? createMailer(config.mail, app.log);
   // Registered after the database hook: requests have finished by now, so no more mail is queued.
@@ -177,16 +172,22 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     passwordResetTtlSeconds: config.account.passwordResetTtlSeconds,
     emailVerificationTtlSeconds: config.account.emailVerificationTtlSeconds,
   });
+  const users = createUsersService(database.db, { accountMail });
   const auth = createAuthService({
     db: database.db,
     accessTokens,
-    throttle,
+    users,
+    limiter: new RateLimiter(counters, '', config.loginThrottle.windowSeconds),
+    limits: {
+      loginFailuresPerEmail: config.loginThrottle.maxFailuresPerEmail,
+      loginFailuresPerIp: config.loginThrottle.maxFailuresPerIp,
+      registerPerIp: config.rateLimits.registerPerIp,
+      refreshFailuresPerIp: config.rateLimits.refreshFailuresPerIp,
+    },
     refreshTokenTtlSeconds: config.jwt.refreshTokenTtlSeconds,
     accountMail,
-    accountLimiter: new AttemptLimiter(failureCounters, 'account:', config.loginThrottle.windowSeconds),
     account: config.account,
   });
-  const users = createUsersService(database.db, { accountMail });
 
   await app.register(errorHandlerPlugin);
   await app.register(securityPlugin, { config });

@@ -47,7 +47,15 @@ export interface Config {
   readonly loginThrottle: {
     readonly maxFailuresPerEmail: number;
     readonly maxFailuresPerIp: number;
+    /** The window of every limit (sign-in, account tokens, sign-up, refresh). */
     readonly windowSeconds: number;
+  };
+  /** Per-client-IP limits on the other unauthenticated routes; 0 turns one off. */
+  readonly rateLimits: {
+    /** Sign-ups (every POST /auth/register counts) per client IP per window. */
+    readonly registerPerIp: number;
+    /** Refused refresh tokens per client IP per window. */
+    readonly refreshFailuresPerIp: number;
   };
   readonly docsEnabled: boolean;
   /** GATEHOUSE_DIAGNOSTICS: event-loop delay and memory at GET /_diagnostics and in a log line at shutdown. */
@@ -71,7 +79,7 @@ export interface Config {
     readonly emailVerificationTtlSeconds: number;
     /** Reset and verification mails one address may be sent per throttle window. */
     readonly maxMailsPerAddress: number;
-    /** Forgot-password requests and bad reset/verification tokens per client IP per window. */
+    /** Forgot-password requests and bad reset/verification tokens per client IP per window (0: off). */
     readonly maxAttemptsPerIp: number;
   };
 }
@@ -222,8 +230,12 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     requestTimeoutMs: duration('REQUEST_TIMEOUT', '30s') * 1000,
     loginThrottle: {
       maxFailuresPerEmail: int('LOGIN_MAX_FAILURES_PER_EMAIL', 5, 1, 10),
-      maxFailuresPerIp: int('LOGIN_MAX_FAILURES_PER_IP', 50, 1, 100_000),
+      maxFailuresPerIp: int('LOGIN_MAX_FAILURES_PER_IP', 50, 0, 1_000_000),
       windowSeconds: duration('LOGIN_THROTTLE_WINDOW', '15m'),
+    },
+    rateLimits: {
+      registerPerIp: int('REGISTER_MAX_PER_IP', 20, 0, 1_000_000),
+      refreshFailuresPerIp: int('REFRESH_MAX_FAILURES_PER_IP', 100, 0, 1_000_000),
     },
     docsEnabled: bool('DOCS_ENABLED', true),
     diagnostics: bool('GATEHOUSE_DIAGNOSTICS', false),
@@ -239,7 +251,7 @@ export function loadConfig(env: Env = readEnvironment()): Config {
       passwordResetTtlSeconds,
       emailVerificationTtlSeconds,
       maxMailsPerAddress: int('MAIL_MAX_PER_ADDRESS', 3, 1, 10),
-      maxAttemptsPerIp: int('ACCOUNT_MAX_ATTEMPTS_PER_IP', 20, 1, 100_000),
+      maxAttemptsPerIp: int('ACCOUNT_MAX_ATTEMPTS_PER_IP', 20, 0, 1_000_000),
     },
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -13,6 +13,8 @@ export interface UsersTable {
   disabled: number;
   /** 1 once the owner proved control of `email` (verification link or password reset). */
   email_verified: number;
+  /** Bumped by every change that must end sessions (password change or reset, disabling). */
+  credential_version: number;
   created_at: string;
   updated_at: string;
 }
@@ -20,6 +22,8 @@ export interface UsersTable {
 export interface SessionsTable {
   id: string;
   user_id: string;
+  /** The user's credential_version its sign-in checked; the session is dead once they differ. */
+  credential_version: number;
   created_at: string;
   /** When the newest refresh token of this session expires; rotation moves it forward. */
   expires_at: string;

@@ -87,8 +87,12 @@ async function restorePrincipals(): Promise<void> {
   for (const { row } of Object.values(principals)) {
     await ctx.db
       .insertInto('users')
-      .values({ email_verified: 0, ...row, disabled: 0 })
-      .onConflict((oc) => oc.column('id').doUpdateSet({ email: row.email, role: row.role, disabled: 0, password_hash: row.password_hash }))
+      .values({ email_verified: 0, ...row, disabled: 0, credential_version: 0 })
+      .onConflict((oc) =>
+        oc
+          .column('id')
+          .doUpdateSet({ email: row.email, role: row.role, disabled: 0, password_hash: row.password_hash, credential_version: 0 }),
+      )
       .execute();
   }
 }
@@ -107,6 +111,7 @@ async function mintAccessToken(name: PrincipalName): Promise<string> {
       expires_at: new Date(Date.now() + 86_400_000).toISOString(),
       revoked_at: null,
       revoked_reason: null,
+      credential_version: 0,
     })
     .execute();
   const claims = {
@@ -135,6 +140,7 @@ async function mintRefreshToken(): Promise<string> {
       expires_at: expires,
       revoked_at: null,
       revoked_reason: null,
+      credential_version: 0,
     })
     .execute();
   await ctx.db

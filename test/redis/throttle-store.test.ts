@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryFailureCounterStore } from '../../src/lib/login-throttle.js';
-import { FallbackFailureCounterStore, RedisFailureCounterStore } from '../../src/lib/redis-failure-store.js';
+import { MemoryCounterStore, RateLimiter } from '../../src/lib/rate-limiter.js';
+import { FallbackCounterStore, RedisCounterStore } from '../../src/lib/redis-counter-store.js';
 import { createTestApp, expectProblem, STRONG_PASSWORD, signUp, type TestContext } from '../helpers/app.js';
 import { freePort, PrivateRedis } from '../helpers/redis-server.js';
 
@@ -15,24 +15,52 @@ beforeAll(() => {
 });
 afterAll(() => redis.disconnect());
 
-describe('RedisFailureCounterStore', () => {
-  it('counts in a fixed window from the first failure, and resets', async () => {
-    const store = new RedisFailureCounterStore(redis, prefix());
-    expect(await store.get('k')).toEqual({ count: 0, resetInMs: 0 });
-    await store.increment('k', 60_000);
-    await store.increment('k', 60_000);
-    const { count, resetInMs } = await store.get('k');
-    expect(count).toBe(2);
-    expect(resetInMs).toBeGreaterThan(59_000);
-    await store.reset('k');
-    expect((await store.get('k')).count).toBe(0);
+describe('RedisCounterStore', () => {
+  it('counts hits in a fixed window from the first one; release gives one back; clear ends the window', async () => {
+    const store = new RedisCounterStore(redis, prefix());
+    expect((await store.hit('k', 60_000)).count).toBe(1);
+    const second = await store.hit('k', 60_000);
+    expect(second.count).toBe(2);
+    expect(second.resetInMs).toBeGreaterThan(59_000);
+    expect(second.resetInMs).toBeLessThanOrEqual(60_000);
+    await store.release('k');
+    expect((await store.hit('k', 60_000)).count).toBe(2);
+    await store.clear('k');
+    expect((await store.hit('k', 60_000)).count).toBe(1);
   });
 
-  it('the window expires', async () => {
-    const store = new RedisFailureCounterStore(redis, prefix());
-    await store.increment('short', 50);
+  it('concurrent hits each get a distinct count (one atomic step per hit)', async () => {
+    const store = new RedisCounterStore(redis, prefix());
+    const counts = (await Promise.all(Array.from({ length: 200 }, () => store.hit('burst', 60_000)))).map((h) => h.count);
+    expect(counts.sort((x, y) => x - y)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+  });
+
+  it('a release after the window ended leaves no key behind (no key without a TTL, no negative count)', async () => {
+    const p = prefix();
+    const store = new RedisCounterStore(redis, p);
+    await store.hit('short', 50);
     await new Promise((r) => setTimeout(r, 120));
-    expect(await store.get('short')).toEqual({ count: 0, resetInMs: 0 });
+    await store.release('short');
+    expect(await redis.exists(`${p}short`)).toBe(0);
+    await store.hit('one', 60_000);
+    await store.release('one');
+    await store.release('one');
+    expect(await redis.exists(`${p}one`)).toBe(0);
+  });
+
+  it('a limiter over two stores on one Redis lets exactly `max` of 100 simultaneous attempts through', async () => {
+    const p = prefix();
+    const a = new RateLimiter(new RedisCounterStore(redis, p), 'login:', 900);
+    const other = new Redis(REDIS_URL);
+    try {
+      const b = new RateLimiter(new RedisCounterStore(other, p), 'login:', 900);
+      const results = await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 ? a : b).reserve([{ key: 'email:x', max: 5 }])));
+      expect(results.filter((r) => r.allowed)).toHaveLength(5);
+      // The 95 refused attempts gave their reservations back.
+      expect(await redis.get(`${p}login:email:x`)).toBe('5');
+    } finally {
+      other.disconnect();
+    }
   });
 });
 
@@ -73,27 +101,25 @@ describe('Redis outage', () => {
     client.on('error', () => {});
     const events: string[] = [];
     const log = { warn: (_o: object, m: string) => events.push(`warn: ${m}`), info: (_o: object, m: string) => events.push(`info: ${m}`) };
-    const store = new FallbackFailureCounterStore(new RedisFailureCounterStore(client, prefix()), new MemoryFailureCounterStore(), log);
+    const store = new FallbackCounterStore(new RedisCounterStore(client, prefix()), new MemoryCounterStore(), log);
     const untilReady = async () => {
       for (let i = 0; i < 100 && client.status !== 'ready'; i++) await new Promise((r) => setTimeout(r, 50));
     };
     try {
       await untilReady();
-      await store.increment('k', 60_000);
-      expect((await store.get('k')).count).toBe(1);
+      expect((await store.hit('k', 60_000)).count).toBe(1);
       expect(store.isDegraded).toBe(false);
 
       await server.stop();
-      await store.increment('k', 60_000);
+      expect((await store.hit('k', 60_000)).count).toBe(1); // memory's own count
       expect(store.isDegraded).toBe(true);
-      expect((await store.get('k')).count).toBe(1); // memory's own count
+      expect((await store.hit('k', 60_000)).count).toBe(2);
       expect(events.filter((e) => e.startsWith('warn'))).toHaveLength(1);
 
       await server.start();
       await untilReady();
-      await store.increment('fresh', 60_000);
+      expect((await store.hit('fresh', 60_000)).count).toBe(1);
       expect(store.isDegraded).toBe(false);
-      expect((await store.get('fresh')).count).toBe(1);
       expect(events.at(-1)).toMatch(/^info: shared throttle store is back/);
     } finally {
       client.disconnect();

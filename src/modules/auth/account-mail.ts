@@ -78,6 +78,25 @@ export function createAccountMail(deps: AccountMailDeps) {
     );
   }
 
+  /**
+   * Tells the owner of an address that someone tried to sign up with it (enumeration-safe
+   * sign-up answers the same for a taken address; the owner learns of it here, and nobody else).
+   */
+  function sendSignUpAttempted(to: string): void {
+    mailer.send(
+      compose({
+        kind: 'sign_up_attempted',
+        to,
+        subject: `Someone tried to create a ${APP} account with your address`,
+        paragraphs: [
+          `Someone tried to create a new ${APP} account with ${to}, which already has an account. Nothing was changed.`,
+          'If it was you: sign in with your password, or ask for a password reset link (POST /auth/password/forgot) if you have forgotten it.',
+          'If it was not you, you can ignore this mail.',
+        ],
+      }),
+    );
+  }
+
   /** Tells the previous address that the account moved; the new one is only hinted at. */
   function sendEmailChanged(oldEmail: string, newEmail: string): void {
     mailer.send(
@@ -94,7 +113,7 @@ export function createAccountMail(deps: AccountMailDeps) {
     );
   }
 
-  return { prepareEmailVerification, sendPasswordReset, sendEmailChanged, passwordResetTtlSeconds };
+  return { prepareEmailVerification, sendPasswordReset, sendSignUpAttempted, sendEmailChanged, passwordResetTtlSeconds };
 }
 
 export type AccountMail = ReturnType<typeof createAccountMail>;

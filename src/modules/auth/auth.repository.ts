@@ -1,14 +1,59 @@
 import { sql } from 'kysely';
 import type { AccountTokenPurpose, AccountTokensTable, RefreshTokensTable, SessionsTable } from '../../db/database.js';
+import { isForeignKeyViolation } from '../../db/errors.js';
 import { preparedQuery } from '../../db/prepared-query.js';
 import type { Executor, UserRow } from '../users/users.repository.js';
 
 export type SessionRow = SessionsTable;
 
-/** Creates a session together with its first refresh token. */
-export async function insertSession(db: Executor, session: SessionRow, refreshToken: RefreshTokensTable): Promise<void> {
-  await db.insertInto('sessions').values(session).execute();
+/**
+ * Creates a session and its first refresh token, if and only if the user is still active and
+ * still has the credential version the sign-in checked: one INSERT … SELECT, so a password
+ * change or reset, a disabling or a deletion that committed first leaves nothing behind. (One
+ * that commits later ends the session anyway: its version no longer matches.) False when no
+ * session was created.
+ */
+export async function insertSessionForCredential(
+  db: Executor,
+  session: Omit<SessionRow, 'credential_version' | 'revoked_at' | 'revoked_reason'>,
+  refreshToken: RefreshTokensTable,
+  credentialVersion: number,
+): Promise<boolean> {
+  let inserted: bigint;
+  try {
+    const result = await db
+      .insertInto('sessions')
+      .columns(['id', 'user_id', 'credential_version', 'created_at', 'expires_at'])
+      .expression((eb) =>
+        eb
+          .selectFrom('users')
+          .select([
+            // Casts: PostgreSQL cannot infer the type of a bare parameter in a select list.
+            sql<string>`cast(${session.id} as text)`.as('id'),
+            'users.id as user_id',
+            'users.credential_version',
+            sql<string>`cast(${session.created_at} as text)`.as('created_at'),
+            sql<string>`cast(${session.expires_at} as text)`.as('expires_at'),
+          ])
+          .where('users.id', '=', session.user_id)
+          .where('users.credential_version', '=', credentialVersion)
+          .where('users.disabled', '=', 0),
+      )
+      .executeTakeFirst();
+    inserted = result.numInsertedOrUpdatedRows ?? 0n;
+  } catch (err) {
+    // PostgreSQL: the user was deleted between the SELECT and the foreign-key check.
+    if (isForeignKeyViolation(err)) return false;
+    throw err;
+  }
+  if (inserted !== 1n) return false;
   await db.insertInto('refresh_tokens').values(refreshToken).execute();
+  return true;
+}
+
+/** Moves one session to the user's new credential version (the caller's own, after a password change). */
+export async function setSessionCredentialVersion(db: Executor, sessionId: string, version: number): Promise<void> {
+  await db.updateTable('sessions').set({ credential_version: version }).where('id', '=', sessionId).execute();
 }
 
 /**
@@ -31,14 +76,18 @@ const liveSessionUser = preparedQuery((db, sessionId: string, userId: string, no
     .where('sessions.id', '=', sessionId)
     .where('sessions.user_id', '=', userId)
     .where('sessions.revoked_at', 'is', null)
-    .where('sessions.expires_at', '>', now),
+    .where('sessions.expires_at', '>', now)
+    // A password change, reset or disabling since the sign-in ends the session here too, even
+    // one whose row was created after the change revoked the user's sessions.
+    .whereRef('sessions.credential_version', '=', 'users.credential_version'),
 );
 
-/** A refresh token by hash, with the state of its session. */
+/** A refresh token by hash, with the state of its session and whether its credential still holds. */
 export function findRefreshToken(db: Executor, tokenHash: string) {
   return db
     .selectFrom('refresh_tokens')
     .innerJoin('sessions', 'sessions.id', 'refresh_tokens.session_id')
+    .innerJoin('users', 'users.id', 'sessions.user_id')
     .select([
       'refresh_tokens.token_hash',
       'refresh_tokens.session_id',
@@ -46,6 +95,8 @@ export function findRefreshToken(db: Executor, tokenHash: string) {
       'refresh_tokens.used_at',
       'sessions.user_id',
       'sessions.revoked_at',
+      'sessions.credential_version',
+      'users.credential_version as user_credential_version',
     ])
     .where('refresh_tokens.token_hash', '=', tokenHash)
     .executeTakeFirst();

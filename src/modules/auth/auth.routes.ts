@@ -14,6 +14,7 @@ import {
   RegisterResponse,
   ResetPasswordBody,
   TokenResponseSchema,
+  VerificationSentResponse,
   VerifyEmailBody,
 } from './auth.schemas.js';
 import { type AuthService, FORGOT_PASSWORD_ACCEPTED } from './auth.service.js';
@@ -31,14 +32,24 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; users: U
         tags,
         summary: 'Create an account',
         description:
-          "Email is trimmed and lower-cased. The password (12..128 characters after NFC normalisation) must not be a common one nor contain the email's name. `Location` is the new user's URL. Log in afterwards to get tokens. Mails a verification link to the address (see POST /auth/verify-email).",
+          "Email is trimmed and lower-cased. The password (12..128 characters after NFC normalisation) must not be a common one nor contain the email's name. `Location` is the new user's URL. Log in afterwards to get tokens. Mails a verification link to the address (see POST /auth/verify-email). " +
+          'With REQUIRE_VERIFIED_EMAIL the answer is 202 for a new and a taken address alike (the owner of a taken one is mailed a notice), so it does not reveal which addresses have accounts. Limited per client IP (429).',
         body: RegisterBody,
-        response: { 201: created(RegisterResponse, 'Account created'), ...problems(...BODY_PROBLEMS, 'EMAIL_TAKEN') },
+        response: {
+          201: created(RegisterResponse, 'Account created'),
+          202: VerificationSentResponse,
+          ...problems(...BODY_PROBLEMS, 'EMAIL_TAKEN', {
+            code: 'RATE_LIMITED',
+            detail: 'Too many sign-ups from this client; try again later.',
+            when: 'too many sign-ups from this client IP; `Retry-After` says when to retry',
+          }),
+        },
       },
     },
     async (request, reply) => {
-      const user = await users.createUser(request.body);
-      return reply.code(201).header('location', `/users/${user.id}`).send({ user });
+      const outcome = await auth.register(request.body, request.ip);
+      if (!outcome.created) return reply.code(202).send({ status: 'verification_sent' as const });
+      return reply.code(201).header('location', `/users/${outcome.user.id}`).send({ user: outcome.user });
     },
   );
 
@@ -76,15 +87,23 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; users: U
         body: RefreshBody,
         response: {
           200: Type.Ref(TokenResponseSchema, { description: 'New tokens; the presented refresh token is now dead' }),
-          ...problems(...BODY_PROBLEMS, {
-            code: 'TOKEN_INVALID',
-            detail: 'The refresh token is invalid, expired or revoked.',
-            when: 'unknown, expired, revoked or already used refresh token (presenting a used one revokes its session)',
-          }),
+          ...problems(
+            ...BODY_PROBLEMS,
+            {
+              code: 'TOKEN_INVALID',
+              detail: 'The refresh token is invalid, expired or revoked.',
+              when: 'unknown, expired, revoked or already used refresh token (presenting a used one revokes its session)',
+            },
+            {
+              code: 'RATE_LIMITED',
+              detail: 'Too many invalid refresh tokens from this client; try again later.',
+              when: 'too many refused refresh tokens from this client IP; `Retry-After` says when to retry',
+            },
+          ),
         },
       },
     },
-    async (request) => auth.refresh(request.body.refresh_token),
+    async (request) => auth.refresh(request.body.refresh_token, request.ip),
   );
 
   app.post(

@@ -82,3 +82,12 @@ export const TokenResponseSchema = Type.Object(
 );
 
 export const RegisterResponse = Type.Object({ user: Type.Ref(UserSchema) }, { description: 'The new account' });
+
+export const VerificationSentResponse = Type.Object(
+  { status: Type.Literal('verification_sent') },
+  {
+    description:
+      'With REQUIRE_VERIFIED_EMAIL: the same answer for a new and a taken address; a link (or, for a taken one, a notice) is mailed',
+    examples: [{ status: 'verification_sent' }],
+  },
+);

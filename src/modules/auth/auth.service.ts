@@ -4,23 +4,29 @@ import { skipCommitFlush } from '../../db/dialect.js';
 import { AppError } from '../../errors.js';
 import type { AccessTokenService } from '../../lib/access-tokens.js';
 import { isoAfter, newId, nowIso } from '../../lib/ids.js';
-import type { AttemptLimiter, LoginThrottle, ThrottleDecision } from '../../lib/login-throttle.js';
 import { generateOpaqueToken, hashOpaqueToken, isOpaqueTokenShape } from '../../lib/opaque-tokens.js';
 import { burnPasswordVerification, hashPassword, verifyPassword } from '../../lib/passwords.js';
-import { findUserByEmail, findUserById, updateUser } from '../users/users.repository.js';
+import type { Limit, RateLimiter, Reservation } from '../../lib/rate-limiter.js';
+import { bumpCredentialVersion, findUserByEmail, findUserById, updateUser } from '../users/users.repository.js';
 import type { User } from '../users/users.schemas.js';
-import { type Actor, checkNewPassword, toUser } from '../users/users.service.js';
+import { type Actor, checkNewPassword, toUser, type UsersService } from '../users/users.service.js';
 import type { AccountMail } from './account-mail.js';
 import * as repo from './auth.repository.js';
 
 export interface AuthServiceDeps {
   db: Kysely<DB>;
   accessTokens: AccessTokenService;
-  throttle: LoginThrottle;
+  users: UsersService;
+  /** Every limit of this service: reserve-then-check, shared through Redis when configured. */
+  limiter: RateLimiter;
+  limits: {
+    loginFailuresPerEmail: number;
+    loginFailuresPerIp: number;
+    registerPerIp: number;
+    refreshFailuresPerIp: number;
+  };
   refreshTokenTtlSeconds: number;
   accountMail: AccountMail;
-  /** Counts mails per address and forgot-password requests / bad account tokens per client IP. */
-  accountLimiter: AttemptLimiter;
   account: { requireVerifiedEmail: boolean; maxMailsPerAddress: number; maxAttemptsPerIp: number };
 }
 
@@ -38,17 +44,56 @@ const invalidRefresh = () => new AppError('TOKEN_INVALID', 'The refresh token is
 const invalidToken = () => new AppError('TOKEN_INVALID', 'The access token is no longer valid.');
 // 400, not 401: the body carried a bad token, no credentials were refused (and no WWW-Authenticate).
 const invalidAccountToken = () => new AppError('TOKEN_INVALID', 'The token is invalid, expired or already used.', { status: 400 });
-const rateLimited = (detail: string, decision: ThrottleDecision) =>
+const rateLimited = (detail: string, decision: { retryAfterSeconds: number }) =>
   new AppError('RATE_LIMITED', detail, { headers: { 'retry-after': String(decision.retryAfterSeconds) } });
+
+/** Reserves an attempt on every limit, or throws 429 with Retry-After before any work is done. */
+async function reserveOrThrow(limiter: RateLimiter, limits: Limit[], detail: string): Promise<Extract<Reservation, { allowed: true }>> {
+  const reservation = await limiter.reserve(limits);
+  if (!reservation.allowed) throw rateLimited(detail, reservation);
+  return reservation;
+}
 
 /** The one answer to every forgot-password request, whether or not the account exists. */
 export const FORGOT_PASSWORD_ACCEPTED = 'If an account uses that address, a link to reset its password is on its way.';
 
 /** Sign-up, sign-in, session lifecycle and the per-request token check. */
 export function createAuthService(deps: AuthServiceDeps) {
-  const { db, accessTokens, throttle, refreshTokenTtlSeconds, accountMail, accountLimiter, account } = deps;
-  const mailKey = (email: string) => ({ key: `mail:${email}`, max: account.maxMailsPerAddress });
-  const ipKey = (ip: string) => ({ key: `ip:${ip}`, max: account.maxAttemptsPerIp });
+  const { db, accessTokens, users, limiter, limits, refreshTokenTtlSeconds, accountMail, account } = deps;
+  // The keys of every limit. Sign-in and the current-password check share theirs: a stolen
+  // access token must not give a second, separate budget of password guesses.
+  const loginLimits = (email: string, ip: string): Limit[] => [
+    { key: `login:email:${email}`, max: limits.loginFailuresPerEmail },
+    { key: `login:ip:${ip}`, max: limits.loginFailuresPerIp },
+  ];
+  const mailKey = (email: string): Limit => ({ key: `account:mail:${email}`, max: account.maxMailsPerAddress });
+  const ipKey = (ip: string): Limit => ({ key: `account:ip:${ip}`, max: account.maxAttemptsPerIp });
+  const LOGIN_LIMITED = 'Too many failed sign-in attempts; try again later.';
+
+  /** Counts one mail to an address; false when the address was mailed enough this window. */
+  async function mayMail(email: string): Promise<boolean> {
+    return (await limiter.reserve([mailKey(email)])).allowed;
+  }
+
+  /**
+   * Sign-up, limited per client IP. With REQUIRE_VERIFIED_EMAIL the answer does not tell whether
+   * the address was taken: the same 202 after the same work (the password is hashed either way);
+   * the owner of a taken address gets a notice instead of a link, and nothing is created.
+   */
+  async function register(
+    input: { email: string; password: string; name?: string | null },
+    ip: string,
+  ): Promise<{ created: true; user: User } | { created: false }> {
+    await reserveOrThrow(
+      limiter,
+      [{ key: `register:ip:${ip}`, max: limits.registerPerIp }],
+      'Too many sign-ups from this client; try again later.',
+    );
+    if (!account.requireVerifiedEmail) return { created: true, user: await users.createUser(input) };
+    const outcome = await users.createUserQuietly(input);
+    if (outcome === 'taken' && (await mayMail(input.email))) accountMail.sendSignUpAttempted(input.email);
+    return { created: false };
+  }
 
   function issueTokens(userRow: Parameters<typeof toUser>[0], sessionId: string, refreshToken: string): TokenResponse {
     return {
@@ -66,38 +111,36 @@ export function createAuthService(deps: AuthServiceDeps) {
    * Argon2 work, so the response reveals nothing about which accounts exist.
    */
   async function login(input: { email: string; password: string; ip: string }): Promise<TokenResponse> {
-    const decision = await throttle.check(input.email, input.ip);
-    if (decision.blocked) throw rateLimited('Too many failed sign-in attempts; try again later.', decision);
+    // Counted before the check: however many requests arrive at once, at most the limit of
+    // them reach Argon2; a success gives its own attempt back, failures keep theirs.
+    const attempt = await reserveOrThrow(limiter, loginLimits(input.email, input.ip), LOGIN_LIMITED);
     const user = await findUserByEmail(db, input.email);
     const ok = user ? await verifyPassword(user.password_hash, input.password) : await burnPasswordVerification(input.password);
-    if (!user || !ok) {
-      await throttle.recordFailure(input.email, input.ip);
-      throw invalidCredentials();
-    }
-    if (user.disabled === 1) throw invalidCredentials();
-    await throttle.recordSuccess(input.email);
+    if (!user || !ok || user.disabled === 1) throw invalidCredentials();
+    await attempt.release();
     if (account.requireVerifiedEmail && user.email_verified !== 1) {
       // The password was right, so this is the owner: mail a fresh link (the first may have
       // expired), unless this address was mailed enough already. The answer is the same either way.
-      if (!(await accountLimiter.check([mailKey(user.email)])).blocked) {
-        await accountLimiter.record([mailKey(user.email).key]);
-        (await accountMail.prepareEmailVerification(db, user.id, user.email))();
-      }
+      if (await mayMail(user.email)) (await accountMail.prepareEmailVerification(db, user.id, user.email))();
       throw new AppError('EMAIL_NOT_VERIFIED', 'Verify your email address before signing in: follow the link mailed to you.');
     }
     const now = nowIso();
     const sessionId = newId();
     const refreshToken = generateOpaqueToken();
     const expiresAt = isoAfter(now, refreshTokenTtlSeconds);
-    await db
+    const created = await db
       .transaction()
       .execute((trx) =>
-        repo.insertSession(
+        repo.insertSessionForCredential(
           trx,
-          { id: sessionId, user_id: user.id, created_at: now, expires_at: expiresAt, revoked_at: null, revoked_reason: null },
+          { id: sessionId, user_id: user.id, created_at: now, expires_at: expiresAt },
           { token_hash: hashOpaqueToken(refreshToken), session_id: sessionId, created_at: now, expires_at: expiresAt, used_at: null },
+          user.credential_version,
         ),
       );
+    // The password (or the account) changed while it was being checked: what was verified is
+    // no longer the credential, so this is a failed sign-in.
+    if (!created) throw invalidCredentials();
     return issueTokens(user, sessionId, refreshToken);
   }
 
@@ -105,7 +148,12 @@ export function createAuthService(deps: AuthServiceDeps) {
    * Rotates a refresh token. The old one is claimed with a conditional UPDATE; if it was already
    * used (a replay, or a stolen copy racing the owner) the whole session is revoked.
    */
-  async function refresh(refreshToken: string): Promise<TokenResponse> {
+  async function refresh(refreshToken: string, ip: string): Promise<TokenResponse> {
+    const attempt = await reserveOrThrow(
+      limiter,
+      [{ key: `refresh:ip:${ip}`, max: limits.refreshFailuresPerIp }],
+      'Too many invalid refresh tokens from this client; try again later.',
+    );
     if (!isOpaqueTokenShape(refreshToken)) throw invalidRefresh();
     const tokenHash = hashOpaqueToken(refreshToken);
     const outcome = await db.transaction().execute(async (trx) => {
@@ -113,6 +161,8 @@ export function createAuthService(deps: AuthServiceDeps) {
       const found = await repo.findRefreshToken(trx, tokenHash);
       if (!found) return { kind: 'invalid' as const };
       if (found.revoked_at !== null || found.expires_at <= now) return { kind: 'invalid' as const };
+      // The password changed, or the account was disabled, since this session signed in.
+      if (found.credential_version !== found.user_credential_version) return { kind: 'invalid' as const };
       if (found.used_at !== null || !(await repo.claimRefreshToken(trx, tokenHash, now))) {
         await repo.revokeSession(trx, found.session_id, 'refresh_token_reuse', now);
         return { kind: 'reused' as const };
@@ -130,6 +180,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       return { kind: 'ok' as const, user, sessionId: found.session_id, next };
     });
     if (outcome.kind !== 'ok') throw invalidRefresh();
+    await attempt.release();
     return issueTokens(outcome.user, outcome.sessionId, outcome.next);
   }
 
@@ -141,26 +192,34 @@ export function createAuthService(deps: AuthServiceDeps) {
     await repo.revokeUserSessions(db, actor.id, 'logout_all', nowIso());
   }
 
-  /** Changes the password after re-checking the current one; other sessions end. */
+  /**
+   * Changes the password after re-checking the current one; other sessions end. The change is
+   * conditional on the credential version the current password was checked against, so of two
+   * racing changes (or a change racing a reset) only the first applies.
+   */
   async function changePassword(actor: Actor, input: { current_password: string; new_password: string }, ip: string): Promise<void> {
     const user = await findUserById(db, actor.id);
     if (!user) throw invalidToken();
     // A stolen access token must not become an oracle for guessing the password.
-    const decision = await throttle.check(user.email, ip);
-    if (decision.blocked) throw rateLimited('Too many failed attempts; try again later.', decision);
+    const attempt = await reserveOrThrow(limiter, loginLimits(user.email, ip), 'Too many failed attempts; try again later.');
     if (!(await verifyPassword(user.password_hash, input.current_password))) {
-      await throttle.recordFailure(user.email, ip);
       throw new AppError('INVALID_CREDENTIALS', 'The current password is incorrect.', { status: 403 });
     }
+    await attempt.release();
     checkNewPassword(input.new_password, 'new_password', user.email);
     const passwordHash = await hashPassword(input.new_password);
     const now = nowIso();
-    await db.transaction().execute(async (trx) => {
+    const changed = await db.transaction().execute(async (trx) => {
+      if (!(await bumpCredentialVersion(trx, user.id, user.credential_version))) return false;
       await updateUser(trx, user.id, { password_hash: passwordHash, updated_at: now });
       await repo.revokeUserSessions(trx, user.id, 'password_changed', now, actor.sessionId);
+      // The caller's session moves to the new version: the one session that stays.
+      await repo.setSessionCredentialVersion(trx, actor.sessionId, user.credential_version + 1);
       // A reset link mailed earlier must not undo the change.
       await repo.retireAccountTokens(trx, user.id, 'password_reset', now);
+      return true;
     });
+    if (!changed) throw new AppError('INVALID_CREDENTIALS', 'The password was changed by another request; try again.', { status: 403 });
   }
 
   /**
@@ -170,10 +229,7 @@ export function createAuthService(deps: AuthServiceDeps) {
    * Every request counts against the address and the client IP, known or not.
    */
   async function forgotPassword(input: { email: string; ip: string }): Promise<void> {
-    const limits = [mailKey(input.email), ipKey(input.ip)];
-    const decision = await accountLimiter.check(limits);
-    if (decision.blocked) throw rateLimited('Too many password reset requests; try again later.', decision);
-    await accountLimiter.record(limits.map((l) => l.key));
+    await reserveOrThrow(limiter, [mailKey(input.email), ipKey(input.ip)], 'Too many password reset requests; try again later.');
     const token = generateOpaqueToken();
     const now = nowIso();
     const stored = await db.transaction().execute(async (trx) => {
@@ -189,10 +245,12 @@ export function createAuthService(deps: AuthServiceDeps) {
     if (stored) accountMail.sendPasswordReset(input.email, token);
   }
 
-  /** Checks an account token before any work; a bad one counts against the client IP. */
+  /**
+   * Checks an account token before any work. Every check is counted against the client IP
+   * first; a usable token gives its attempt back, a bad one keeps it.
+   */
   async function findUsableAccountToken(token: string, purpose: 'password_reset' | 'email_verification', ip: string) {
-    const decision = await accountLimiter.check([ipKey(ip)]);
-    if (decision.blocked) throw rateLimited('Too many invalid tokens; try again later.', decision);
+    const attempt = await reserveOrThrow(limiter, [ipKey(ip)], 'Too many invalid tokens; try again later.');
     const tokenHash = hashOpaqueToken(token);
     const found = isOpaqueTokenShape(token) ? await repo.findAccountToken(db, tokenHash, purpose) : undefined;
     const usable =
@@ -202,13 +260,9 @@ export function createAuthService(deps: AuthServiceDeps) {
       // Mailed to an address the account no longer has: that mailbox proves nothing now.
       found.email === found.user_email &&
       found.user_disabled === 0;
-    if (!usable) return rejectAccountToken(ip);
+    if (!usable) throw invalidAccountToken();
+    await attempt.release();
     return { tokenHash, userId: found.user_id, email: found.user_email };
-  }
-
-  async function rejectAccountToken(ip: string): Promise<never> {
-    await accountLimiter.record([ipKey(ip).key]);
-    throw invalidAccountToken();
   }
 
   /**
@@ -224,13 +278,17 @@ export function createAuthService(deps: AuthServiceDeps) {
       const now = nowIso();
       if (!(await repo.claimAccountToken(trx, found.tokenHash, 'password_reset', now))) return false;
       await updateUser(trx, found.userId, { password_hash: passwordHash, email_verified: 1, updated_at: now });
+      // Ends every session, including those of sign-ins still checking the old password.
+      await bumpCredentialVersion(trx, found.userId);
       await repo.revokeUserSessions(trx, found.userId, 'password_reset', now);
       await repo.retireAccountTokens(trx, found.userId, 'password_reset', now);
       return true;
     });
-    if (!claimed) await rejectAccountToken(input.ip);
-    // The owner proved control of the mailbox: earlier failed sign-ins no longer lock them out.
-    await throttle.recordSuccess(found.email);
+    // Used by a concurrent request a moment ago: as invalid as any used token.
+    if (!claimed) throw invalidAccountToken();
+    // The owner proved control of the mailbox and set a password no guess was aimed at: the
+    // failed sign-ins counted for the address no longer lock them out.
+    await limiter.clear(`login:email:${found.email}`);
   }
 
   /** Marks the email verified with a mailed token (single use, only for the address it was sent to). */
@@ -243,7 +301,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       await repo.retireAccountTokens(trx, found.userId, 'email_verification', now);
       return true;
     });
-    if (!claimed) await rejectAccountToken(input.ip);
+    if (!claimed) throw invalidAccountToken();
   }
 
   /** Mails a new verification link to the signed-in user's current address (limited per address). */
@@ -251,9 +309,7 @@ export function createAuthService(deps: AuthServiceDeps) {
     const user = await findUserById(db, actor.id);
     if (!user) throw invalidToken();
     if (user.email_verified === 1) return { message: 'Your email address is already verified; nothing was sent.' };
-    const decision = await accountLimiter.check([mailKey(user.email)]);
-    if (decision.blocked) throw rateLimited('Too many mails to this address; try again later.', decision);
-    await accountLimiter.record([mailKey(user.email).key]);
+    await reserveOrThrow(limiter, [mailKey(user.email)], 'Too many mails to this address; try again later.');
     (await accountMail.prepareEmailVerification(db, user.id, user.email))();
     return { message: 'A new verification link is on its way.' };
   }
@@ -271,6 +327,7 @@ export function createAuthService(deps: AuthServiceDeps) {
   }
 
   return {
+    register,
     login,
     refresh,
     logout,

@@ -1,4 +1,4 @@
-import type { Kysely, Transaction, Updateable } from 'kysely';
+import { type Kysely, sql, type Transaction, type Updateable } from 'kysely';
 import type { DB, UsersTable } from '../../db/database.js';
 import { isPostgres } from '../../db/dialect.js';
 import { isUniqueViolation } from '../../db/errors.js';
@@ -39,6 +39,18 @@ export async function updateUser(db: Executor, id: string, patch: Updateable<Use
     throw err;
   }
   return findUserById(db, id);
+}
+
+/**
+ * Ends every session of the user at once, on every instance: the sessions' recorded version no
+ * longer matches (see the credential-version migration). With `expected`, only if the version is
+ * still the one the caller checked the password against: false means another change came first.
+ */
+export async function bumpCredentialVersion(db: Executor, id: string, expected?: number): Promise<boolean> {
+  let query = db.updateTable('users').set({ credential_version: sql<number>`credential_version + 1` }).where('id', '=', id);
+  if (expected !== undefined) query = query.where('credential_version', '=', expected);
+  const result = await query.executeTakeFirst();
+  return result.numUpdatedRows === 1n;
 }
 
 /** Deletes a user; sessions (and owned rows) go with it through ON DELETE CASCADE. */

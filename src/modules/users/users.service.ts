@@ -37,6 +37,27 @@ export function checkNewPassword(password: string, field: string, email?: string
   if (problem) throw validationFailed('The password does not meet the policy.', [{ path: `/${field}`, message: problem }]);
 }
 
+function newUserRow(
+  input: { email: string; name?: string | null },
+  passwordHash: string,
+  role: Actor['role'],
+  verified: boolean,
+  now: string,
+): repo.UserRow {
+  return {
+    id: newId(),
+    email: input.email,
+    name: input.name ?? null,
+    password_hash: passwordHash,
+    role,
+    disabled: 0,
+    email_verified: verified ? 1 : 0,
+    credential_version: 0,
+    created_at: now,
+    updated_at: now,
+  };
+}
+
 const lastAdmin = () => new AppError('LAST_ADMIN', 'This would leave the service without an active admin.');
 
 export interface UsersServiceDeps {
@@ -67,17 +88,7 @@ export function createUsersService(db: Kysely<DB>, deps: UsersServiceDeps = {}) 
     const verified = options.emailVerified === true;
     try {
       const { row, mail } = await db.transaction().execute(async (trx) => {
-        const inserted = await repo.insertUser(trx, {
-          id: newId(),
-          email: input.email,
-          name: input.name ?? null,
-          password_hash: passwordHash,
-          role,
-          disabled: 0,
-          email_verified: verified ? 1 : 0,
-          created_at: now,
-          updated_at: now,
-        });
+        const inserted = await repo.insertUser(trx, newUserRow(input, passwordHash, role, verified, now));
         const pending = !verified && accountMail ? await accountMail.prepareEmailVerification(trx, inserted.id, inserted.email) : null;
         return { row: inserted, mail: pending };
       });
@@ -85,6 +96,27 @@ export function createUsersService(db: Kysely<DB>, deps: UsersServiceDeps = {}) 
       return toUser(row);
     } catch (err) {
       if (err instanceof UniqueViolation) throw emailTaken();
+      throw err;
+    }
+  }
+
+  /**
+   * Creates an account without telling whether the address was taken: no cheap pre-check, the
+   * password is hashed either way and the unique index decides. For enumeration-safe sign-up.
+   */
+  async function createUserQuietly(input: { email: string; password: string; name?: string | null }): Promise<'created' | 'taken'> {
+    checkNewPassword(input.password, 'password', input.email);
+    const passwordHash = await hashPassword(input.password);
+    const now = nowIso();
+    try {
+      const mail = await db.transaction().execute(async (trx) => {
+        const inserted = await repo.insertUser(trx, newUserRow(input, passwordHash, 'user', false, now));
+        return accountMail ? accountMail.prepareEmailVerification(trx, inserted.id, inserted.email) : null;
+      });
+      mail?.();
+      return 'created';
+    } catch (err) {
+      if (err instanceof UniqueViolation) return 'taken';
       throw err;
     }
   }
@@ -128,7 +160,12 @@ export function createUsersService(db: Kysely<DB>, deps: UsersServiceDeps = {}) 
         if (!updated) throw notFound('No such user.');
         // A disabled account is refused on every request anyway; revoking its sessions also
         // means re-enabling it does not bring old refresh tokens back to life.
-        if (patch.disabled === true && current.disabled === 0) await revokeUserSessions(trx, id, 'user_disabled', now);
+        // Bumping the credential version also ends sessions that sign-ins still checking the
+        // password create after this commit (see insertSessionForCredential).
+        if (patch.disabled === true && current.disabled === 0) {
+          await repo.bumpCredentialVersion(trx, id);
+          await revokeUserSessions(trx, id, 'user_disabled', now);
+        }
         const pending: PendingMail[] = [];
         if (emailChanges && accountMail) {
           pending.push(await accountMail.prepareEmailVerification(trx, id, updated.email));
@@ -156,7 +193,7 @@ export function createUsersService(db: Kysely<DB>, deps: UsersServiceDeps = {}) 
     });
   }
 
-  return { createUser, getUser, listUsers, updateUser, deleteUser };
+  return { createUser, createUserQuietly, getUser, listUsers, updateUser, deleteUser };
 }
 
 export type UsersService = ReturnType<typeof createUsersService>;

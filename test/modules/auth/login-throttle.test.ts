@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { hashOpaqueToken } from '../../../src/lib/opaque-tokens.js';
 import { createTestApp, expectProblem, STRONG_PASSWORD, signUp, type TestContext, uniqueEmail } from '../../helpers/app.js';
 
 let ctx: TestContext;
@@ -47,11 +48,42 @@ describe('login throttling', () => {
     expectProblem(await login(ghost, 'wrong password!!', '10.2.0.9'), 429, 'RATE_LIMITED');
   });
 
-  it('a success resets the email count', async () => {
+  it('a success gives back only its own attempt: the failures before it still count', async () => {
     const user = await signUp(ctx.app);
     for (let i = 0; i < 4; i++) await login(user.email, 'wrong password!!', `10.3.0.${i + 1}`);
-    expect((await login(user.email, STRONG_PASSWORD, '10.3.0.9')).statusCode).toBe(200);
-    for (let i = 0; i < 4; i++) expectProblem(await login(user.email, 'wrong password!!', `10.3.1.${i + 1}`), 401, 'INVALID_CREDENTIALS');
+    // Successes never use up the budget ...
+    for (let i = 0; i < 3; i++) expect((await login(user.email, STRONG_PASSWORD, '10.3.0.9')).statusCode).toBe(200);
+    // ... but do not erase the failures either: one more failure, and the email is blocked.
+    expectProblem(await login(user.email, 'wrong password!!', '10.3.1.1'), 401, 'INVALID_CREDENTIALS');
+    expectProblem(await login(user.email, STRONG_PASSWORD, '10.3.1.2'), 429, 'RATE_LIMITED');
+  });
+
+  it('a password reset (proof of the mailbox) clears the email count', async () => {
+    const user = await signUp(ctx.app);
+    for (let i = 0; i < 5; i++) await login(user.email, 'wrong password!!', `10.3.2.${i + 1}`);
+    expectProblem(await login(user.email, STRONG_PASSWORD, '10.3.2.9'), 429, 'RATE_LIMITED');
+    const token = 'A'.repeat(43);
+    const now = new Date();
+    await ctx.db
+      .insertInto('account_tokens')
+      .values({
+        token_hash: hashOpaqueToken(token),
+        user_id: user.id,
+        purpose: 'password_reset',
+        email: user.email,
+        created_at: now.toISOString(),
+        expires_at: new Date(now.getTime() + 600_000).toISOString(),
+        used_at: null,
+      })
+      .execute();
+    const reset = await ctx.app.inject({
+      method: 'POST',
+      url: '/auth/password/reset',
+      payload: { token, new_password: 'a brand new passphrase 77' },
+      remoteAddress: '10.3.2.10',
+    });
+    expect(reset.statusCode).toBe(204);
+    expect((await login(user.email, 'a brand new passphrase 77', '10.3.2.11')).statusCode).toBe(200);
   });
 
   it('blocks a client IP that sprays failures across many emails', async () => {

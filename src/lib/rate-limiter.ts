@@ -1,0 +1,123 @@
+/**
+ * Fixed-window counters, one atomic step per key. The interface is async so a shared store
+ * (Redis, see redis-counter-store.ts) can stand in for the in-memory one.
+ */
+export interface CounterStore {
+  /**
+   * Adds one to the key's window, starting the window if there is none, and returns the count
+   * after the addition and the ms until the window ends. Atomic: of M concurrent hits on a
+   * fresh key, exactly one sees 1, one sees 2, ... one sees M.
+   */
+  hit(key: string, windowMs: number): Promise<{ count: number; resetInMs: number }>;
+  /** Takes one back (never below zero, never starting a window): the attempt did not count. */
+  release(key: string): Promise<void>;
+  /** Ends the key's window. */
+  clear(key: string): Promise<void>;
+}
+
+/** One limit: at most `max` held attempts for `key` per window. `max` 0 means no limit. */
+export interface Limit {
+  key: string;
+  max: number;
+}
+
+export type Reservation =
+  | { allowed: true /** Gives the attempts back: a success, or a request that did no checking. */; release(): Promise<void> }
+  | { allowed: false; retryAfterSeconds: number };
+
+/**
+ * Reserve-then-check limits: the attempt is counted before the secret is checked, so however
+ * many requests arrive at once, at most `max` of them are ever past the counter for one key in
+ * a window; the rest are refused without any work. What happens after the check is the
+ * caller's choice: a failure keeps its reservation (it counts until the window ends), a
+ * success may release it. A success never clears the failures counted before it, so a right
+ * password sent inside a burst of guesses does not reset the burst (see SECURITY.md).
+ *
+ * The same limiter serves every secret check (login per email and per IP, the current
+ * password, mailed tokens) and every per-client request limit (sign-up, reset mails), each
+ * under its own key prefix.
+ */
+export class RateLimiter {
+  private readonly windowMs: number;
+
+  constructor(
+    private readonly store: CounterStore,
+    private readonly prefix: string,
+    windowSeconds: number,
+  ) {
+    this.windowMs = windowSeconds * 1000;
+  }
+
+  /**
+   * Reserves one attempt on every limited key. Refused when any key is over its limit; the
+   * reservations of a refused attempt are given back, so being refused costs nothing and a
+   * flood of refused requests cannot lock out another key (the client IP of a victim's email).
+   */
+  async reserve(limits: Limit[]): Promise<Reservation> {
+    const active = limits.filter((limit) => limit.max > 0);
+    const keys = active.map((limit) => this.prefix + limit.key);
+    const hits = await Promise.all(keys.map((key) => this.store.hit(key, this.windowMs)));
+    const waits = hits.filter((hit, i) => hit.count > (active[i] as Limit).max).map((hit) => hit.resetInMs);
+    const release = () => Promise.all(keys.map((key) => this.store.release(key))).then(() => undefined);
+    if (waits.length === 0) return { allowed: true, release: once(release) };
+    await release();
+    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(Math.max(...waits) / 1000)) };
+  }
+
+  /** Forgets a key's count: only after a proof stronger than the guesses it counted (a password reset). */
+  async clear(key: string): Promise<void> {
+    await this.store.clear(this.prefix + key);
+  }
+}
+
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  return () => {
+    done ??= fn();
+    return done;
+  };
+}
+
+/**
+ * Per-process counters. Each operation is one synchronous step on a Map, so no two requests of
+ * this process can interleave inside it. Bounded: expired windows are swept, and past `maxKeys`
+ * the oldest windows are dropped first, so a flood of random emails cannot exhaust memory.
+ */
+export class MemoryCounterStore implements CounterStore {
+  private readonly windows = new Map<string, { count: number; resetAt: number }>();
+
+  constructor(private readonly maxKeys = 100_000) {}
+
+  async hit(key: string, windowMs: number) {
+    const now = Date.now();
+    const entry = this.windows.get(key);
+    if (entry && entry.resetAt > now) {
+      entry.count += 1;
+      return { count: entry.count, resetInMs: entry.resetAt - now };
+    }
+    this.windows.delete(key);
+    if (this.windows.size >= this.maxKeys) this.evict(now);
+    this.windows.set(key, { count: 1, resetAt: now + windowMs });
+    return { count: 1, resetInMs: windowMs };
+  }
+
+  async release(key: string) {
+    const entry = this.windows.get(key);
+    if (!entry) return;
+    if (entry.resetAt <= Date.now() || entry.count <= 1) this.windows.delete(key);
+    else entry.count -= 1;
+  }
+
+  async clear(key: string) {
+    this.windows.delete(key);
+  }
+
+  private evict(now: number) {
+    for (const [key, entry] of this.windows) if (entry.resetAt <= now) this.windows.delete(key);
+    // Map iteration is insertion order, so this drops the oldest windows first.
+    for (const key of this.windows.keys()) {
+      if (this.windows.size < this.maxKeys) break;
+      this.windows.delete(key);
+    }
+  }
+}
