@@ -9,6 +9,7 @@ import { createDatabase, type Database, migrateToLatest } from './db/create-db.j
 import { toDatabaseStartupError } from './db/errors.js';
 import { createAccessTokenService } from './lib/access-tokens.js';
 import { ProblemSchema } from './lib/http-schemas.js';
+import { serializeRequest } from './lib/log-redaction.js';
 import { createMailer, type Mailer } from './lib/mailer.js';
 import { loadOptional } from './lib/optional-dependency.js';
 import { type CounterStore, MemoryCounterStore, RateLimiter } from './lib/rate-limiter.js';
@@ -116,10 +117,19 @@ async function openDatabase(config: Config, given: Database | undefined): Promis
 /** Builds the whole application without listening; `server.ts` (or a test) decides what to do with it. */
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: deps.logger ?? { level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } },
+    logger: deps.logger ?? { level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' }, serializers: { req: serializeRequest } },
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: config.requestTimeoutMs,
     connectionTimeout: config.requestTimeoutMs,
+    // Node checks the header and request timeouts only every connectionsCheckingInterval
+    // (30 s by default), and headersTimeout defaults to 60 s: a client trickling its headers or
+    // body was cut only after ~77 s with REQUEST_TIMEOUT=30s. Checked each second, both limits
+    // hold to within a second.
+    http: {
+      requestTimeout: config.requestTimeoutMs,
+      headersTimeout: config.requestTimeoutMs,
+      connectionsCheckingInterval: 1_000,
+    },
     // proxy-addr accepts a hop count too, though Fastify's types only list the other forms.
     trustProxy: config.trustProxy as FastifyServerOptions['trustProxy'],
     onProtoPoisoning: 'error',

@@ -23,7 +23,27 @@ export const ACCESS_TOKEN_TYP = 'at+jwt';
 
 /** Tokens longer than this are refused before any parsing, so huge headers cost nothing. */
 export const MAX_ACCESS_TOKEN_LENGTH = 4096;
-const JWS_COMPACT = /^([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const JWS_COMPACT = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/;
+
+/**
+ * Whether a segment is the one base64url spelling of its bytes (RFC 7515 §2: unpadded, RFC 4648
+ * §5 alphabet; the regex above already refuses padding and `+` `/`). A length of 1 mod 4 encodes
+ * no whole byte, and the last character of a 2- or 3-remainder carries 4 or 2 bits beyond the
+ * data, which decoders drop: set, they give a second spelling of the same signature. A token has
+ * one encoding, so those are refused before any other work.
+ */
+function isCanonicalBase64url(segment: string): boolean {
+  switch (segment.length % 4) {
+    case 1:
+      return false;
+    case 2:
+      return /[AQgw]$/.test(segment);
+    case 3:
+      return /[AEIMQUYcgkosw048]$/.test(segment);
+    default:
+      return true;
+  }
+}
 
 export interface AccessTokenService {
   readonly ttlSeconds: number;
@@ -112,7 +132,14 @@ export function createAccessTokenService(options: AccessTokenOptions, keys: KeyR
     },
     async verify(token) {
       const match = token.length > MAX_ACCESS_TOKEN_LENGTH ? null : JWS_COMPACT.exec(token);
-      if (!match) throw invalid('The access token is malformed.');
+      if (
+        !match ||
+        !isCanonicalBase64url(match[1] as string) ||
+        !isCanonicalBase64url(match[2] as string) ||
+        !isCanonicalBase64url(match[3] as string)
+      ) {
+        throw invalid('The access token is malformed.');
+      }
       const kid = kidOf(match[1] as string);
       if (kid === null) throw invalid('The access token is invalid.');
       // Every token carries the kid of the key that signed it; an unknown kid never verifies.

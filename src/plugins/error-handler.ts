@@ -96,6 +96,11 @@ export function answerFrameworkError(error: FastifyError, _request: FastifyReque
   }
 }
 
+/** Node's "aborted" error: the connection closed before the request body was complete. */
+function isClientAbort(error: FastifyError, request: FastifyRequest): boolean {
+  return error.code === 'ECONNRESET' && error.message === 'aborted' && request.raw.destroyed;
+}
+
 /**
  * One error handler for the whole app: every error, Fastify's own included, leaves as
  * problem+json. 5xx details are logged with the request id and never sent.
@@ -103,6 +108,12 @@ export function answerFrameworkError(error: FastifyError, _request: FastifyReque
 export const errorHandlerPlugin = fp(
   async (app: FastifyInstance) => {
     app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      if (isClientAbort(error, request)) {
+        // The client went away (or was cut off for sending too slowly) while its body was
+        // being read: nothing failed here, and nobody is left to answer.
+        request.log.info({ code: error.code }, 'client aborted the request');
+        return sendProblem(reply, problemFor('VALIDATION_FAILED', 'The request was aborted before its body arrived.'));
+      }
       const { problem, headers } = toProblem(error);
       if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
       else request.log.info({ code: problem.code, status: problem.status }, 'request rejected');

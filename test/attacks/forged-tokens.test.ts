@@ -193,6 +193,40 @@ describe('encoding tricks are refused before parsing', () => {
     await bearer(mangle(h, p, s));
   });
 
+  // A second spelling of the same bytes: the last character of a segment whose length is 2 or 3
+  // mod 4 carries bits no decoder reads. With them set, a signature decodes to the same bytes.
+  const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const withUnusedBitsSet = (segment: string) => {
+    const unused = segment.length % 4 === 2 ? 0b1111 : 0b11;
+    const last = ALPHABET.indexOf(segment.at(-1) as string);
+    return segment.slice(0, -1) + ALPHABET[last | unused];
+  };
+
+  it.each([0, 1, 2])('segment %i with non-zero unused trailing bits (same decoded bytes) → 401 TOKEN_INVALID', async (index) => {
+    const segments = parts(user.accessToken);
+    let segment = segments[index] as string;
+    // Give a segment of length 0 mod 4 (no unused bits) a remainder by re-encoding one byte less.
+    if (segment.length % 4 === 0) {
+      if (index === 2) throw new Error('an HS256 signature is 43 characters');
+      segment = Buffer.from(segment, 'base64url').subarray(0, -1).toString('base64url');
+      segments[index] = segment;
+    }
+    const alias = withUnusedBitsSet(segment);
+    expect(alias).not.toBe(segment);
+    expect(Buffer.from(alias, 'base64url').equals(Buffer.from(segment, 'base64url'))).toBe(true);
+    segments[index] = alias;
+    await bearer(segments.join('.'));
+  });
+
+  it('a segment whose length is 1 mod 4 (no whole byte in its last character) → 401 TOKEN_INVALID', async () => {
+    const [h, p, s] = parts(user.accessToken);
+    await bearer(`${h}.${p}.${s}AA`.slice(0, h.length + p.length + 2 + 45));
+  });
+
+  it('the unaltered token still works (control for the encoding vectors)', async () => {
+    expect((await ctx.app.inject({ url: '/auth/me', headers: user.headers })).statusCode).toBe(200);
+  });
+
   it('a space inside the token (two credentials) → 401 TOKEN_INVALID', async () => {
     const [h, p, s] = parts(user.accessToken);
     await attack(`Bearer ${h}.${p} .${s}`);
