@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // `npm test`: builds (the CLI tests run the built binary), probes PostgreSQL and Redis, runs
 // vitest (the SQLite suite always; the PostgreSQL, Redis and multi-instance suites when their
-// services answer), and prints the closing line "N passed, N failed" from vitest's JSON report.
+// services answer), and prints the closing line "N passed, N failed" (tests, not suites) from
+// vitest's JSON report, which it keeps in node_modules/.cache/gatehouse/vitest-report.json.
 // With CI=true a missing service is a failure, never a silent skip.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { summarize } from './lib/test-summary.mjs';
 
 const extraArgs = process.argv.slice(2);
 const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
@@ -63,8 +64,12 @@ if (process.env.CI === 'true' && skipped.length > 0) {
 }
 console.log(`Suites: sqlite${services.map((s) => `, ${s}`).join('')}${services.length === 2 ? ', multi-instance' : ''}`);
 
-const dir = mkdtempSync(join(tmpdir(), 'gatehouse-vitest-'));
-const report = join(dir, 'report.json');
+// The report stays after the run (vitest says where it wrote it); the previous one is removed
+// first, so a run that writes none is never summarised from an old file.
+const reportDir = join(import.meta.dirname, '..', 'node_modules', '.cache', 'gatehouse');
+const report = join(reportDir, 'vitest-report.json');
+mkdirSync(reportDir, { recursive: true });
+rmSync(report, { force: true });
 const run = spawnSync('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...extraArgs], {
   stdio: 'inherit',
   env: {
@@ -75,26 +80,15 @@ const run = spawnSync('npx', ['vitest', 'run', '--reporter=default', '--reporter
   },
 });
 
-let passed = 0;
-let failed = 0;
-let skippedTests = 0;
+let result = null;
 try {
-  const result = JSON.parse(readFileSync(report, 'utf8'));
-  passed = result.numPassedTests;
-  failed = result.numFailedTests + (result.numFailedTestSuites ?? 0);
-  skippedTests = result.numPendingTests + (result.numTodoTests ?? 0);
+  result = JSON.parse(readFileSync(report, 'utf8'));
 } catch {
-  failed = Math.max(1, failed);
+  // summarize() counts a missing or unreadable report as a failure
 }
-rmSync(dir, { recursive: true, force: true });
-const exitCode = run.status === 0 && failed === 0 && passed > 0 ? 0 : 1;
-if (run.status !== 0 && failed === 0) {
-  // Vitest failed outside any test (an unhandled error, a crashed worker): never report green.
-  console.log('vitest exited with an error outside the tests (see "Unhandled Errors" above)');
-  failed = 1;
-}
+const summary = summarize(result, run.status);
+if (summary.note) console.log(summary.note);
 for (const line of skipped) console.log(`SKIPPED: ${line}`);
-const summary = `${passed} passed, ${failed} failed${skippedTests ? `, ${skippedTests} skipped` : ''}`;
-if (process.env.GATEHOUSE_SUMMARY_FILE) writeFileSync(process.env.GATEHOUSE_SUMMARY_FILE, `${summary}\n`);
-console.log(summary);
-process.exit(exitCode);
+if (process.env.GATEHOUSE_SUMMARY_FILE) writeFileSync(process.env.GATEHOUSE_SUMMARY_FILE, `${summary.line}\n`);
+console.log(summary.line);
+process.exit(summary.exitCode);
