@@ -15,15 +15,15 @@ import { freePort } from '../helpers/redis-server.js';
 // Gatehouse's own key (decrypted from the database here), so each is refused for the one claim it
 // gets wrong, not for its signature; a control token minted the same way must pass.
 
-// Debian's interpreter with the python3-flask and python3-jwt packages (.ci/run installs them),
-// not whatever python3 comes first on PATH.
+// Debian's interpreter with the python3-flask, python3-jwt and python3-cryptography (EdDSA)
+// packages (.ci/run installs them), not whatever python3 comes first on PATH.
 const PYTHON = '/usr/bin/python3';
 const APP = join(import.meta.dirname, '..', '..', 'examples', 'flask', 'app.py');
 const inCi = process.env.CI === 'true';
-const hasModules = spawnSync(PYTHON, ['-c', 'import flask, jwt'], { stdio: 'ignore' }).status === 0;
+const hasModules = spawnSync(PYTHON, ['-c', 'import flask, jwt, cryptography'], { stdio: 'ignore' }).status === 0;
 // Locally missing packages are a skip with a reason; in CI they must be a failure, never a skip.
 const skip = !hasModules && !inCi;
-const SKIP_REASON = `${PYTHON} cannot import flask and jwt (apt-get install python3-flask python3-jwt); CI always runs this test`;
+const SKIP_REASON = `${PYTHON} cannot import flask, jwt and cryptography (apt-get install python3-flask python3-jwt python3-cryptography); CI always runs this test`;
 if (skip) console.warn(`Flask example test skipped: ${SKIP_REASON}`);
 
 // Deliberately not the defaults, so the example is shown to read both from its environment.
@@ -62,7 +62,7 @@ function mint(overrides: Record<string, unknown> = {}, header: Record<string, un
 
 describe.skipIf(skip)('examples/flask: token_required verifies Gatehouse EdDSA tokens through the JWK Set', () => {
   beforeAll(async () => {
-    expect(hasModules, `${PYTHON} must import flask and jwt when CI=true (.ci/run installs python3-flask python3-jwt)`).toBe(true);
+    expect(hasModules, `${PYTHON} must import flask, jwt and cryptography when CI=true (.ci/run installs them)`).toBe(true);
     dir = mkdtempSync(join(tmpdir(), 'gatehouse-flask-'));
     const database = join(dir, 'gatehouse.db');
     gatehouse = await startServerProcess({
