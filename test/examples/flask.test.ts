@@ -62,7 +62,8 @@ function mint(overrides: Record<string, unknown> = {}, header: Record<string, un
 
 describe.skipIf(skip)('examples/flask: token_required verifies Gatehouse EdDSA tokens through the JWK Set', () => {
   beforeAll(async () => {
-    expect(hasModules, `${PYTHON} must import flask, jwt and cryptography when CI=true (.ci/run installs them)`).toBe(true);
+    // In CI without the packages: the first test below fails (a failing hook would only skip).
+    if (!hasModules) return;
     dir = mkdtempSync(join(tmpdir(), 'gatehouse-flask-'));
     const database = join(dir, 'gatehouse.db');
     gatehouse = await startServerProcess({
@@ -133,6 +134,10 @@ describe.skipIf(skip)('examples/flask: token_required verifies Gatehouse EdDSA t
     }
     await gatehouse?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it(`${PYTHON} imports flask, jwt and cryptography`, () => {
+    expect(hasModules, `${PYTHON} must import flask, jwt and cryptography when CI=true (.ci/run installs them)`).toBe(true);
   });
 
   it('a token from Gatehouse login passes: 200 with its sub', async () => {
