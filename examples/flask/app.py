@@ -3,7 +3,8 @@ decorator, verifying EdDSA signatures offline against Gatehouse's published JWK 
 
 Configuration (environment):
   GATEHOUSE_URL       where Gatehouse serves /.well-known/jwks.json (default http://127.0.0.1:3000)
-  GATEHOUSE_ISSUER    Gatehouse's JWT_ISSUER: the "issuer" in GATEHOUSE_URL/.well-known/openid-configuration (required)
+  GATEHOUSE_ISSUER    Gatehouse's JWT_ISSUER (required): the "issuer" in
+                      GATEHOUSE_URL/.well-known/openid-configuration
   GATEHOUSE_AUDIENCE  Gatehouse's JWT_AUDIENCE (default gatehouse-api)
   PORT                port to listen on, loopback only (default 5000)
 
@@ -17,7 +18,6 @@ import sys
 import threading
 import time
 from functools import wraps
-from urllib.error import URLError
 
 import jwt
 from flask import Flask, jsonify, request
@@ -82,7 +82,8 @@ def unauthorized(description, *, missing=False):
     response = jsonify(error=error, error_description=description)
     response.status_code = 401
     # RFC 6750 section 3.1: no error code in the challenge when no token was sent.
-    response.headers["WWW-Authenticate"] = 'Bearer realm="example"' if missing else 'Bearer realm="example", error="invalid_token"'
+    challenge = 'Bearer realm="example"' if missing else 'Bearer realm="example", error="invalid_token"'
+    response.headers["WWW-Authenticate"] = challenge
     return response
 
 
@@ -124,10 +125,13 @@ def token_required(view):
             return unauthorized("The access token has expired; refresh it with Gatehouse.")
         except jwt.PyJWKClientError as error:
             app.logger.info("token refused: %s", error)
-            if isinstance(error.__context__, (URLError, OSError)):
+            if isinstance(error.__context__, OSError):  # URLError, refused, timed out
                 # Gatehouse unreachable is this service's problem, not the caller's: not a 401,
                 # which clients take as "log in again".
-                response = jsonify(error="temporarily_unavailable", error_description="Cannot reach Gatehouse to verify the token.")
+                response = jsonify(
+                    error="temporarily_unavailable",
+                    error_description="Cannot reach Gatehouse to verify the token.",
+                )
                 response.status_code = 503
                 return response
             return unauthorized("The access token is invalid.")
