@@ -39,11 +39,13 @@ export function buildResourceServer(options: ResourceServerOptions): FastifyInst
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  const gatehouseUrl = process.env.GATEHOUSE_URL ?? 'http://127.0.0.1:3000';
   const app = buildResourceServer({
-    gatehouseUrl: process.env.GATEHOUSE_URL ?? 'http://127.0.0.1:3000',
+    gatehouseUrl,
     issuer: process.env.JWT_ISSUER ?? 'gatehouse',
     audience: process.env.JWT_AUDIENCE ?? 'gatehouse-api',
     algorithms: (process.env.JWT_ALGORITHM ?? 'EdDSA').split(','),
   });
-  await app.listen({ port: Number(process.env.PORT ?? 4000), host: '127.0.0.1' });
+  const address = await app.listen({ port: Number(process.env.PORT ?? 4000), host: '127.0.0.1' });
+  console.log(`resource server: GET ${address}/whoami, verifying tokens with ${gatehouseUrl}/.well-known/jwks.json`);
 }
