@@ -59,7 +59,7 @@ export interface Config {
     readonly smtpUrl: string | null;
     /** The From header, "Name <address>" or a bare address. */
     readonly from: string;
-    /** Development outbox: one JSON file per mail, used when smtpUrl is null. */
+    /** Outbox: one JSON file per mail, used when smtpUrl is null (in production only when MAIL_OUTBOX_DIR is set). */
     readonly outboxDir: string;
   };
   /** Base URL of the links in mails (no trailing slash), e.g. https://app.example.com. */
@@ -83,6 +83,7 @@ export class ConfigError extends Error {
   }
 }
 
+const DEFAULT_DATABASE_URL = 'sqlite:./data/gatehouse.db';
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const MIN_SECRET_BYTES = 32;
 
@@ -145,7 +146,15 @@ export function loadConfig(env: Env = readEnvironment()): Config {
 
   const port = int('PORT', 3000, 0, 65_535);
   const host = str('HOST', '127.0.0.1');
-  const database = parseDatabaseUrl(str('DATABASE_URL', 'sqlite:./data/gatehouse.db'), env, problems);
+  const databaseUrl = str('DATABASE_URL', '');
+  const database = parseDatabaseUrl(databaseUrl === '' ? DEFAULT_DATABASE_URL : databaseUrl, env, problems);
+  // Only the default location is ours to create. A directory missing under an explicit path is
+  // most likely a typo or an unmounted volume, and creating it would start an empty database
+  // there (with every user "gone") instead of saying so.
+  if (databaseUrl !== '' && database.kind === 'sqlite' && database.path !== ':memory:' && !existsSync(dirname(database.path))) {
+    const dir = dirname(database.path);
+    problems.push(`DATABASE_URL points into ${dir}, which does not exist; create it (mkdir -p ${dir}) or fix the path`);
+  }
 
   const logLevel = str('LOG_LEVEL', nodeEnv === 'test' ? 'silent' : 'info');
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
@@ -185,6 +194,15 @@ export function loadConfig(env: Env = readEnvironment()): Config {
   const keyRotationIntervalSeconds = str('JWT_KEY_ROTATION_INTERVAL', '0') === '0' ? 0 : duration('JWT_KEY_ROTATION_INTERVAL', '30d');
 
   const smtpUrl = parseSmtpUrl(str('SMTP_URL', ''), problems);
+  const outboxDirRaw = str('MAIL_OUTBOX_DIR', '');
+  // The outbox holds live reset and verification links in plain files; in production that has
+  // to be a deliberate choice, not what happens because SMTP_URL was forgotten.
+  if (production && smtpUrl === null && outboxDirRaw === '') {
+    problems.push(
+      'NODE_ENV=production needs a way to deliver mail: set SMTP_URL (e.g. smtp://user:pass@host:587), ' +
+        'or set MAIL_OUTBOX_DIR to a folder to accept that mails, live tokens included, are written to files there',
+    );
+  }
   const publicUrlRaw = str('PUBLIC_URL', '');
   // Reset links pointing at a developer's loopback address would be useless in real mail.
   if (production && smtpUrl !== null && publicUrlRaw === '') {
@@ -231,7 +249,7 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     mail: {
       smtpUrl,
       from: parseMailFrom(str('MAIL_FROM', 'Gatehouse <no-reply@localhost>'), problems),
-      outboxDir: resolve(str('MAIL_OUTBOX_DIR', join(dataDir(database), 'outbox'))),
+      outboxDir: resolve(outboxDirRaw === '' ? join(dataDir(database), 'outbox') : outboxDirRaw),
     },
     publicUrl: parsePublicUrl(publicUrlRaw === '' ? defaultPublicUrl(host, port) : publicUrlRaw, problems),
     account: {
@@ -249,7 +267,7 @@ export function loadConfig(env: Env = readEnvironment()): Config {
 function parseDatabaseUrl(raw: string, env: Env, problems: string[]): DatabaseConfig {
   if (raw.startsWith('sqlite:')) {
     const path = raw.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
-    if (path === '') problems.push('DATABASE_URL sqlite: needs a file path, e.g. sqlite:./data/gatehouse.db');
+    if (path === '') problems.push(`DATABASE_URL sqlite: needs a file path, e.g. ${DEFAULT_DATABASE_URL}`);
     return { kind: 'sqlite', path: path === ':memory:' ? path : resolve(path) };
   }
   if (raw.startsWith('postgres://') || raw.startsWith('postgresql://')) {
@@ -370,6 +388,9 @@ function resolveSecret(
         return { value, source: 'existing-file', warning: `${name} not set; using the development secret kept in ${file}` };
       }
     }
+    // A start that already fails leaves nothing behind; above all, a DATABASE_URL directory
+    // refused for not existing must not be created here.
+    if (problems.length > 0) return NO_SECRET;
     mkdirSync(dir, { recursive: true });
     const value = randomBytes(48).toString('base64url');
     writeFileSync(file, `${value}\n`, { mode: 0o600 });
