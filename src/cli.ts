@@ -1,15 +1,19 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { serveWithWorkers } from './cluster.js';
 import { ConfigError, loadConfig } from './config.js';
-import { backupSqliteDatabase } from './db/backup.js';
-import { migrateToLatest, withDatabase } from './db/create-db.js';
 import { AppError } from './errors.js';
 import { PromptAbortedError, readHiddenLine } from './lib/hidden-prompt.js';
-import { createKeyRing } from './modules/keys/keys.service.js';
-import { findUserByEmail } from './modules/users/users.repository.js';
-import { createUsersService } from './modules/users/users.service.js';
+
+// The server, database drivers and password hashing load only when a command needs them:
+// --help, --version and usage errors then answer in a fraction of the time.
+const load = {
+  cluster: () => import('./cluster.js'),
+  database: () => import('./db/create-db.js'),
+  backup: () => import('./db/backup.js'),
+  keys: () => import('./modules/keys/keys.service.js'),
+  users: async () => ({ ...(await import('./modules/users/users.repository.js')), ...(await import('./modules/users/users.service.js')) }),
+};
 
 /** An error the operator can act on: printed as one message and a hint, never a stack trace. */
 class CliError extends Error {
@@ -54,7 +58,9 @@ const COMMANDS: Command[] = [
       const workers = Number(values.workers);
       if (!Number.isInteger(workers) || workers < 1 || workers > 64)
         throw new CliError('--workers must be an integer from 1 to 64', 'pass e.g. --workers 2, at most one per CPU core');
-      await serveWithWorkers(loadConfig(), workers);
+      const config = loadConfig();
+      const { serveWithWorkers } = await load.cluster();
+      await serveWithWorkers(config, workers);
       return -1; // keep running
     },
   },
@@ -67,7 +73,9 @@ const COMMANDS: Command[] = [
     examples: ['gatehouse migrate', 'DATABASE_URL=postgres://gatehouse:secret@db.internal:5432/gatehouse gatehouse migrate'],
     async run(args) {
       parseCommandArgs('migrate', args, {});
-      return withDatabase(loadConfig().database, async (db) => {
+      const config = loadConfig();
+      const { migrateToLatest, withDatabase } = await load.database();
+      return withDatabase(config.database, async (db) => {
         const applied = await migrateToLatest(db.db);
         process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
         return 0;
@@ -309,6 +317,7 @@ async function createUser(args: string[]): Promise<number> {
   // Configuration first: nobody should type a password twice only to learn DATABASE_URL is wrong.
   const config = loadConfig();
   const password = await passwordFor(email, values.password);
+  const [{ migrateToLatest, withDatabase }, { createUsersService }] = await Promise.all([load.database(), load.users()]);
   return withDatabase(config.database, async (database) => {
     await migrateToLatest(database.db);
     // The operator vouches for the address (and the CLI has no mail queue), so it starts verified.
@@ -357,7 +366,9 @@ async function setRole(args: string[]): Promise<number> {
   const role = requireOption('user set-role', '--role', values.role);
   if (role !== 'admin' && role !== 'user')
     throw new CliError(`--role must be admin or user (got "${role}")`, 'pass --role admin or --role user');
-  return withDatabase(loadConfig().database, async (database) => {
+  const config = loadConfig();
+  const [{ migrateToLatest, withDatabase }, { createUsersService, findUserByEmail }] = await Promise.all([load.database(), load.users()]);
+  return withDatabase(config.database, async (database) => {
     await migrateToLatest(database.db);
     const user = await findUserByEmail(database.db, email);
     if (!user)
@@ -375,6 +386,7 @@ async function setRole(args: string[]): Promise<number> {
 async function keysCommand(action: 'rotate' | 'list', args: string[]): Promise<number> {
   parseCommandArgs(`keys ${action}`, args, {});
   const config = loadConfig();
+  const [{ migrateToLatest, withDatabase }, { createKeyRing }] = await Promise.all([load.database(), load.keys()]);
   return withDatabase(config.database, async (database) => {
     await migrateToLatest(database.db);
     const log = { info: () => {}, warn: (_o: object, m: string) => process.stderr.write(`warning: ${m}\n`) };
@@ -412,6 +424,7 @@ async function backup(args: string[]): Promise<number> {
   }
   if (database.path === ':memory:')
     throw new CliError('an in-memory database has nothing to back up', 'point DATABASE_URL at the SQLite file the server uses');
+  const { backupSqliteDatabase } = await load.backup();
   const result = await backupSqliteDatabase(database.path, destination);
   process.stdout.write(`backup written to ${result.destination} (${result.pages} pages, ${result.bytes} bytes, integrity ok)\n`);
   return 0;

@@ -78,7 +78,12 @@ export interface Config {
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    // One problem fits on one line (what start-up scripts and journals show first); more are a list.
+    super(
+      problems.length === 1
+        ? `Invalid configuration: ${problems[0]}`
+        : `Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
     this.name = 'ConfigError';
   }
 }
@@ -146,15 +151,7 @@ export function loadConfig(env: Env = readEnvironment()): Config {
 
   const port = int('PORT', 3000, 0, 65_535);
   const host = str('HOST', '127.0.0.1');
-  const databaseUrl = str('DATABASE_URL', '');
-  const database = parseDatabaseUrl(databaseUrl === '' ? DEFAULT_DATABASE_URL : databaseUrl, env, problems);
-  // Only the default location is ours to create. A directory missing under an explicit path is
-  // most likely a typo or an unmounted volume, and creating it would start an empty database
-  // there (with every user "gone") instead of saying so.
-  if (databaseUrl !== '' && database.kind === 'sqlite' && database.path !== ':memory:' && !existsSync(dirname(database.path))) {
-    const dir = dirname(database.path);
-    problems.push(`DATABASE_URL points into ${dir}, which does not exist; create it (mkdir -p ${dir}) or fix the path`);
-  }
+  const database = parseDatabaseUrl(str('DATABASE_URL', ''), env, problems);
 
   const logLevel = str('LOG_LEVEL', nodeEnv === 'test' ? 'silent' : 'info');
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
@@ -264,11 +261,20 @@ export function loadConfig(env: Env = readEnvironment()): Config {
   return deepFreeze(config);
 }
 
-function parseDatabaseUrl(raw: string, env: Env, problems: string[]): DatabaseConfig {
+/** DATABASE_URL, or the default SQLite file when it is empty. */
+function parseDatabaseUrl(value: string, env: Env, problems: string[]): DatabaseConfig {
+  const raw = value === '' ? DEFAULT_DATABASE_URL : value;
   if (raw.startsWith('sqlite:')) {
     const path = raw.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
     if (path === '') problems.push(`DATABASE_URL sqlite: needs a file path, e.g. ${DEFAULT_DATABASE_URL}`);
-    return { kind: 'sqlite', path: path === ':memory:' ? path : resolve(path) };
+    if (path === ':memory:') return { kind: 'sqlite', path };
+    // Only the default location is ours to create (create-db.ts does). A directory missing under
+    // an explicit path is most likely a typo or an unmounted volume; creating it would start an
+    // empty database there, with every user "gone", instead of saying so.
+    const dir = dirname(resolve(path));
+    if (value !== '' && path !== '' && !existsSync(dir))
+      problems.push(`DATABASE_URL points into ${dir}, which does not exist; create it (mkdir -p ${dir}) or fix the path`);
+    return { kind: 'sqlite', path: resolve(path) };
   }
   if (raw.startsWith('postgres://') || raw.startsWith('postgresql://')) {
     const poolSize = Number(env.DATABASE_POOL_SIZE ?? '10');

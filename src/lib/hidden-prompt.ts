@@ -8,9 +8,9 @@ export class PromptAbortedError extends Error {
   }
 }
 
-// Control characters (and DEL) never become part of the answer: they come from keys such as
+// Control characters (C0, DEL, C1) never become part of the answer: they come from keys such as
 // arrows or Tab, whose escape sequences would otherwise end up inside a password.
-const CONTROL = /[\u0000-\u001f\u007f]/;
+const CONTROL = /\p{Cc}/u;
 
 /**
  * Asks `question` on a terminal and reads one line without echoing it. The terminal goes into
