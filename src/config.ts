@@ -88,7 +88,8 @@ export class ConfigError extends Error {
   }
 }
 
-const DEFAULT_DATABASE_URL = 'sqlite:./data/gatehouse.db';
+const DEFAULT_SQLITE_PATH = './data/gatehouse.db';
+const DEFAULT_DATABASE_URL = `sqlite:${DEFAULT_SQLITE_PATH}`;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const MIN_SECRET_BYTES = 32;
 
@@ -263,16 +264,17 @@ export function loadConfig(env: Env = readEnvironment()): Config {
 
 /** DATABASE_URL, or the default SQLite file when it is empty. */
 function parseDatabaseUrl(value: string, env: Env, problems: string[]): DatabaseConfig {
-  const raw = value === '' ? DEFAULT_DATABASE_URL : value;
+  const raw = value || DEFAULT_DATABASE_URL;
   if (raw.startsWith('sqlite:')) {
     const path = raw.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
     if (path === '') problems.push(`DATABASE_URL sqlite: needs a file path, e.g. ${DEFAULT_DATABASE_URL}`);
     if (path === ':memory:') return { kind: 'sqlite', path };
-    // Only the default location is ours to create (create-db.ts does). A directory missing under
-    // an explicit path is most likely a typo or an unmounted volume; creating it would start an
-    // empty database there, with every user "gone", instead of saying so.
+    // Only the default location (./data, also when spelled out as in .env.example) is ours to
+    // create, which create-db.ts does. A directory missing under any other path is most likely a
+    // typo or an unmounted volume; creating it would start an empty database there, with every
+    // user "gone", instead of saying so.
     const dir = dirname(resolve(path));
-    if (value !== '' && path !== '' && !existsSync(dir))
+    if (path !== '' && dir !== dirname(resolve(DEFAULT_SQLITE_PATH)) && !existsSync(dir))
       problems.push(`DATABASE_URL points into ${dir}, which does not exist; create it (mkdir -p ${dir}) or fix the path`);
     return { kind: 'sqlite', path: resolve(path) };
   }
@@ -283,7 +285,7 @@ function parseDatabaseUrl(value: string, env: Env, problems: string[]): Database
     return { kind: 'postgres', url: raw, poolSize };
   }
   problems.push('DATABASE_URL must start with sqlite: or postgres://');
-  return { kind: 'sqlite', path: resolve('./data/gatehouse.db') };
+  return { kind: 'sqlite', path: resolve(DEFAULT_SQLITE_PATH) };
 }
 
 function parseRedis(url: string, keyPrefix: string, problems: string[]): Config['redis'] {

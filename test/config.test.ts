@@ -123,16 +123,19 @@ describe('loadConfig', () => {
     );
     expect(readdirSync(root)).toEqual([]);
 
-    // DATABASE_URL unset: sqlite:./data/gatehouse.db under the working directory, folder and all.
-    const cwd = tempDir();
-    const first = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'dist', 'cli.js'), 'migrate'], {
-      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test' },
-      cwd,
-      encoding: 'utf8',
-    });
-    expect(first.stderr).toBe('');
-    expect(first.status).toBe(0);
-    expect(existsSync(join(cwd, 'data', 'gatehouse.db'))).toBe(true);
+    // DATABASE_URL unset, or the default spelled out (as .env.example does): ./data under the
+    // working directory is created, as on every first start.
+    for (const env of [{}, { DATABASE_URL: 'sqlite:./data/gatehouse.db' }]) {
+      const cwd = tempDir();
+      const first = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'dist', 'cli.js'), 'migrate'], {
+        env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', ...env },
+        cwd,
+        encoding: 'utf8',
+      });
+      expect(first.stderr).toBe('');
+      expect(first.status).toBe(0);
+      expect(existsSync(join(cwd, 'data', 'gatehouse.db'))).toBe(true);
+    }
   });
 
   it('postgres:// URLs are accepted by the config (the database layer decides support)', () => {
