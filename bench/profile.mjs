@@ -28,7 +28,14 @@ process.on('exit', () => {
 });
 // The server migrates its database itself; the same V8 flag `npm start` uses.
 const server = await startServer(
-  { NODE_ENV: 'production', JWT_SECRET: randomSecret(), DATABASE_URL: `sqlite:${join(dir, 'profile.db')}`, LOG_LEVEL: 'warn' },
+  // Production needs SMTP_URL or an explicit outbox; the temp folder takes the mails.
+  {
+    NODE_ENV: 'production',
+    JWT_SECRET: randomSecret(),
+    DATABASE_URL: `sqlite:${join(dir, 'profile.db')}`,
+    LOG_LEVEL: 'warn',
+    MAIL_OUTBOX_DIR: join(dir, 'outbox'),
+  },
   { nodeArgs: ['--max-semi-space-size=8', '--cpu-prof', '--cpu-prof-dir', dir] },
 );
 process.on('exit', () => {

@@ -44,6 +44,8 @@ const PASSWORD = 'correct horse battery staple';
 const SECRET = randomBytes(48).toString('base64url');
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
 const DATABASE_URL = `sqlite:${join(dir, 'bench.db')}`;
+// Production needs SMTP_URL or an explicit outbox; the temp folder takes the sign-up mails.
+const MAIL_OUTBOX_DIR = join(dir, 'outbox');
 const children = [];
 
 function cleanup() {
@@ -81,6 +83,7 @@ async function startGatehouse(extraEnv = {}) {
     NODE_ENV: 'production',
     JWT_SECRET: SECRET,
     DATABASE_URL,
+    MAIL_OUTBOX_DIR,
     PORT: String(p),
     // Request logging off for the load (warn and above still logged); see README.
     LOG_LEVEL: 'warn',
@@ -166,7 +169,7 @@ const roundRatio = (a, b) => median(a.runs.map((r, i) => r.rps / (b.runs[i]?.rps
 // ---------------------------------------------------------------- seed
 process.stderr.write(`seeding ${BOOKS} books…\n`);
 const migrate = spawnSync(process.execPath, [join(DIST, 'cli.js'), 'migrate'], {
-  env: { PATH: process.env.PATH, NODE_ENV: 'production', JWT_SECRET: SECRET, DATABASE_URL },
+  env: { PATH: process.env.PATH, NODE_ENV: 'production', JWT_SECRET: SECRET, DATABASE_URL, MAIL_OUTBOX_DIR },
   encoding: 'utf8',
 });
 if (migrate.status !== 0) throw new Error(migrate.stderr);

@@ -80,7 +80,14 @@ try {
     dbPath = join(dir, 'crash.db');
     databaseUrl = `sqlite:${dbPath}`;
   }
-  const env = { NODE_ENV: 'production', JWT_SECRET: randomSecret(), DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' };
+  // Production needs SMTP_URL or an explicit outbox; sign-up mails land in the temp folder.
+  const env = {
+    NODE_ENV: 'production',
+    JWT_SECRET: randomSecret(),
+    DATABASE_URL: databaseUrl,
+    LOG_LEVEL: 'warn',
+    MAIL_OUTBOX_DIR: join(dir, 'outbox'),
+  };
   log(
     `crash test: ${rounds} rounds, ${writerCount} writers, kill after ${minMs}..${maxMs} ms, seed ${seed}, ${opts.postgres ? 'PostgreSQL' : dbPath}`,
   );

@@ -116,6 +116,8 @@ try {
     JWT_SECRET: randomSecret(),
     DATABASE_URL: postgres ? postgres.url : `sqlite:${join(dir, 'soak.db')}`,
     LOG_LEVEL: 'warn',
+    // Production needs SMTP_URL or an explicit outbox; sign-up mails land in the temp folder.
+    MAIL_OUTBOX_DIR: join(dir, 'outbox'),
     GATEHOUSE_DIAGNOSTICS: 'true',
     // Lets /_diagnostics?gc=true measure memory after a full collection: what a leak would keep.
     NODE_OPTIONS: '--expose-gc',

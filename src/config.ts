@@ -67,7 +67,7 @@ export interface Config {
     readonly smtpUrl: string | null;
     /** The From header, "Name <address>" or a bare address. */
     readonly from: string;
-    /** Development outbox: one JSON file per mail, used when smtpUrl is null. */
+    /** Outbox: one JSON file per mail, used when smtpUrl is null (in production only when MAIL_OUTBOX_DIR is set). */
     readonly outboxDir: string;
   };
   /** Base URL of the links in mails (no trailing slash), e.g. https://app.example.com. */
@@ -86,11 +86,18 @@ export interface Config {
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    // One problem fits on one line (what start-up scripts and journals show first); more are a list.
+    super(
+      problems.length === 1
+        ? `Invalid configuration: ${problems[0]}`
+        : `Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
     this.name = 'ConfigError';
   }
 }
 
+const DEFAULT_SQLITE_PATH = './data/gatehouse.db';
+const DEFAULT_DATABASE_URL = `sqlite:${DEFAULT_SQLITE_PATH}`;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const MIN_SECRET_BYTES = 32;
 
@@ -153,7 +160,7 @@ export function loadConfig(env: Env = readEnvironment()): Config {
 
   const port = int('PORT', 3000, 0, 65_535);
   const host = str('HOST', '127.0.0.1');
-  const database = parseDatabaseUrl(str('DATABASE_URL', 'sqlite:./data/gatehouse.db'), env, problems);
+  const database = parseDatabaseUrl(str('DATABASE_URL', ''), env, problems);
 
   const logLevel = str('LOG_LEVEL', nodeEnv === 'test' ? 'silent' : 'info');
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
@@ -193,6 +200,15 @@ export function loadConfig(env: Env = readEnvironment()): Config {
   const keyRotationIntervalSeconds = str('JWT_KEY_ROTATION_INTERVAL', '0') === '0' ? 0 : duration('JWT_KEY_ROTATION_INTERVAL', '30d');
 
   const smtpUrl = parseSmtpUrl(str('SMTP_URL', ''), problems);
+  const outboxDirRaw = str('MAIL_OUTBOX_DIR', '');
+  // The outbox holds live reset and verification links in plain files; in production that has
+  // to be a deliberate choice, not what happens because SMTP_URL was forgotten.
+  if (production && smtpUrl === null && outboxDirRaw === '') {
+    problems.push(
+      'NODE_ENV=production needs a way to deliver mail: set SMTP_URL (e.g. smtp://user:pass@host:587), ' +
+        'or set MAIL_OUTBOX_DIR to a folder to accept that mails, live tokens included, are written to files there',
+    );
+  }
   const publicUrlRaw = str('PUBLIC_URL', '');
   // Reset links pointing at a developer's loopback address would be useless in real mail.
   if (production && smtpUrl !== null && publicUrlRaw === '') {
@@ -243,7 +259,7 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     mail: {
       smtpUrl,
       from: parseMailFrom(str('MAIL_FROM', 'Gatehouse <no-reply@localhost>'), problems),
-      outboxDir: resolve(str('MAIL_OUTBOX_DIR', join(dataDir(database), 'outbox'))),
+      outboxDir: resolve(outboxDirRaw === '' ? join(dataDir(database), 'outbox') : outboxDirRaw),
     },
     publicUrl: parsePublicUrl(publicUrlRaw === '' ? defaultPublicUrl(host, port) : publicUrlRaw, problems),
     account: {
@@ -258,11 +274,21 @@ export function loadConfig(env: Env = readEnvironment()): Config {
   return deepFreeze(config);
 }
 
-function parseDatabaseUrl(raw: string, env: Env, problems: string[]): DatabaseConfig {
+/** DATABASE_URL, or the default SQLite file when it is empty. */
+function parseDatabaseUrl(value: string, env: Env, problems: string[]): DatabaseConfig {
+  const raw = value || DEFAULT_DATABASE_URL;
   if (raw.startsWith('sqlite:')) {
     const path = raw.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
-    if (path === '') problems.push('DATABASE_URL sqlite: needs a file path, e.g. sqlite:./data/gatehouse.db');
-    return { kind: 'sqlite', path: path === ':memory:' ? path : resolve(path) };
+    if (path === '') problems.push(`DATABASE_URL sqlite: needs a file path, e.g. ${DEFAULT_DATABASE_URL}`);
+    if (path === ':memory:') return { kind: 'sqlite', path };
+    // Only the default location (./data, also when spelled out as in .env.example) is ours to
+    // create, which create-db.ts does. A directory missing under any other path is most likely a
+    // typo or an unmounted volume; creating it would start an empty database there, with every
+    // user "gone", instead of saying so.
+    const dir = dirname(resolve(path));
+    if (path !== '' && dir !== dirname(resolve(DEFAULT_SQLITE_PATH)) && !existsSync(dir))
+      problems.push(`DATABASE_URL points into ${dir}, which does not exist; create it (mkdir -p ${dir}) or fix the path`);
+    return { kind: 'sqlite', path: resolve(path) };
   }
   if (raw.startsWith('postgres://') || raw.startsWith('postgresql://')) {
     const poolSize = Number(env.DATABASE_POOL_SIZE ?? '10');
@@ -271,7 +297,7 @@ function parseDatabaseUrl(raw: string, env: Env, problems: string[]): DatabaseCo
     return { kind: 'postgres', url: raw, poolSize };
   }
   problems.push('DATABASE_URL must start with sqlite: or postgres://');
-  return { kind: 'sqlite', path: resolve('./data/gatehouse.db') };
+  return { kind: 'sqlite', path: resolve(DEFAULT_SQLITE_PATH) };
 }
 
 function parseRedis(url: string, keyPrefix: string, problems: string[]): Config['redis'] {
@@ -382,6 +408,9 @@ function resolveSecret(
         return { value, source: 'existing-file', warning: `${name} not set; using the development secret kept in ${file}` };
       }
     }
+    // A start that already fails leaves nothing behind; above all, a DATABASE_URL directory
+    // refused for not existing must not be created here.
+    if (problems.length > 0) return NO_SECRET;
     mkdirSync(dir, { recursive: true });
     const value = randomBytes(48).toString('base64url');
     writeFileSync(file, `${value}\n`, { mode: 0o600 });

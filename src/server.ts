@@ -12,7 +12,9 @@ export async function startServer(config: Config): Promise<FastifyInstance> {
   if (!config.mail.smtpUrl) {
     app.log.warn(
       { outbox: config.mail.outboxDir },
-      'SMTP_URL not set: mail is not sent but written to the development outbox (one JSON file per mail)',
+      config.nodeEnv === 'production'
+        ? 'SMTP_URL not set: mail is not sent but written to MAIL_OUTBOX_DIR (one JSON file per mail, live tokens included)'
+        : 'SMTP_URL not set: mail is not sent but written to the development outbox (one JSON file per mail)',
     );
   }
   await app.listen({ port: config.port, host: config.host });

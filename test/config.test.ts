@@ -1,13 +1,18 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, readEnvironment } from '../src/config.js';
 import { isWeakJwtSecret } from '../src/lib/weak-secrets.js';
+import { runCli } from './helpers/processes.js';
 
 const strong = () => randomBytes(48).toString('base64url');
-const tempDb = () => `sqlite:${join(mkdtempSync(join(tmpdir(), 'gatehouse-config-')), 'g.db')}`;
+const tempDir = () => mkdtempSync(join(tmpdir(), 'gatehouse-config-'));
+const tempDb = () => `sqlite:${join(tempDir(), 'g.db')}`;
+/** Production needs a mail route: these tests accept the outbox explicitly. */
+const productionOutbox = () => ({ NODE_ENV: 'production', MAIL_OUTBOX_DIR: join(tempDir(), 'outbox') });
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -39,7 +44,7 @@ describe('loadConfig', () => {
   });
 
   it('the default database is ./data/gatehouse.db', () => {
-    const config = loadConfig({ JWT_SECRET: strong(), NODE_ENV: 'production' });
+    const config = loadConfig({ JWT_SECRET: strong(), ...productionOutbox() });
     expect(config.database).toEqual({ kind: 'sqlite', path: join(process.cwd(), 'data', 'gatehouse.db') });
   });
 
@@ -88,6 +93,49 @@ describe('loadConfig', () => {
     expect(problemsOf({ JWT_SECRET: strong(), DATABASE_URL: tempDb(), LOGIN_MAX_FAILURES_PER_EMAIL: '11' })[0]).toMatch(
       /LOGIN_MAX_FAILURES_PER_EMAIL/,
     );
+  });
+
+  it('an explicit sqlite: path into a missing directory is refused in one line, and nothing is created', () => {
+    const missing = join(tempDir(), 'not', 'there');
+    // No JWT_SECRET: the development secret would be generated beside the database, creating the folder.
+    const problems = problemsOf({ DATABASE_URL: `sqlite:${missing}/gatehouse.db` });
+    expect(problems).toEqual([
+      `DATABASE_URL points into ${missing}, which does not exist; create it (mkdir -p ${missing}) or fix the path`,
+    ]);
+    expect(existsSync(missing)).toBe(false);
+    expect(existsSync(join(missing, '..'))).toBe(false);
+    // A relative path is resolved against the working directory, and the message shows where that is.
+    expect(problemsOf({ JWT_SECRET: strong(), DATABASE_URL: 'sqlite:./no-such-dir-here/g.db' })).toEqual([
+      expect.stringContaining(`points into ${join(process.cwd(), 'no-such-dir-here')}, which does not exist`),
+    ]);
+    // An existing directory is fine (the file itself is created on first start), and so is :memory:.
+    expect(loadConfig({ JWT_SECRET: strong(), DATABASE_URL: tempDb() }).database.kind).toBe('sqlite');
+    expect(loadConfig({ JWT_SECRET: strong(), DATABASE_URL: 'sqlite::memory:' }).database).toEqual({ kind: 'sqlite', path: ':memory:' });
+  });
+
+  it('the CLI refuses the missing directory before touching anything; the default ./data is still created on first use', () => {
+    const root = tempDir();
+    const missing = join(root, 'typo');
+    const refused = runCli(['migrate'], { NODE_ENV: 'test', DATABASE_URL: `sqlite:${missing}/gatehouse.db` });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr.split('\n')[0]).toBe(
+      `Invalid configuration: DATABASE_URL points into ${missing}, which does not exist; create it (mkdir -p ${missing}) or fix the path`,
+    );
+    expect(readdirSync(root)).toEqual([]);
+
+    // DATABASE_URL unset, or the default spelled out (as .env.example does): ./data under the
+    // working directory is created, as on every first start.
+    for (const env of [{}, { DATABASE_URL: 'sqlite:./data/gatehouse.db' }]) {
+      const cwd = tempDir();
+      const first = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'dist', 'cli.js'), 'migrate'], {
+        env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', ...env },
+        cwd,
+        encoding: 'utf8',
+      });
+      expect(first.stderr).toBe('');
+      expect(first.status).toBe(0);
+      expect(existsSync(join(cwd, 'data', 'gatehouse.db'))).toBe(true);
+    }
   });
 
   it('postgres:// URLs are accepted by the config (the database layer decides support)', () => {
@@ -174,9 +222,32 @@ describe('mail and account settings', () => {
   it('production with SMTP_URL needs PUBLIC_URL (links to a loopback address would be useless)', () => {
     const env = { NODE_ENV: 'production', JWT_SECRET: strong(), DATABASE_URL: tempDb(), SMTP_URL: 'smtp://smtp.example.com:587' };
     expect(problemsOf(env)).toEqual([expect.stringMatching(/^PUBLIC_URL is required/)]);
-    expect(loadConfig({ ...env, PUBLIC_URL: 'https://app.example.com' }).publicUrl).toBe('https://app.example.com');
-    // Without SMTP_URL (outbox) production starts, and the server warns at start.
-    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: strong(), DATABASE_URL: tempDb() })).toEqual([]);
+    const config = loadConfig({ ...env, PUBLIC_URL: 'https://app.example.com' });
+    expect(config.publicUrl).toBe('https://app.example.com');
+    expect(config.mail.smtpUrl).toBe('smtp://smtp.example.com:587');
+  });
+
+  it('production without SMTP_URL is refused unless MAIL_OUTBOX_DIR accepts the outbox explicitly', () => {
+    const env = { NODE_ENV: 'production', JWT_SECRET: strong(), DATABASE_URL: tempDb() };
+    expect(problemsOf(env)).toEqual([
+      'NODE_ENV=production needs a way to deliver mail: set SMTP_URL (e.g. smtp://user:pass@host:587), ' +
+        'or set MAIL_OUTBOX_DIR to a folder to accept that mails, live tokens included, are written to files there',
+    ]);
+    // Listed with the other problems, not instead of them.
+    expect(problemsOf({ ...env, PORT: 'x' }).map((p) => p.split(' ')[0])).toEqual(['PORT', 'NODE_ENV=production']);
+
+    const outbox = join(tempDir(), 'outbox');
+    expect(loadConfig({ ...env, MAIL_OUTBOX_DIR: outbox }).mail).toMatchObject({ smtpUrl: null, outboxDir: outbox });
+    // Blank counts as unset.
+    expect(problemsOf({ ...env, MAIL_OUTBOX_DIR: '  ' })).toHaveLength(1);
+  });
+
+  it.each(['development', 'test'])('NODE_ENV=%s keeps the default outbox beside the database', (nodeEnv) => {
+    const url = tempDb();
+    expect(loadConfig({ NODE_ENV: nodeEnv, JWT_SECRET: strong(), DATABASE_URL: url }).mail).toMatchObject({
+      smtpUrl: null,
+      outboxDir: join(url.slice('sqlite:'.length, -'g.db'.length), 'outbox'),
+    });
   });
 });
 
@@ -193,7 +264,7 @@ describe('JWT_SECRET', () => {
     'secretsecretsecretsecretsecretsecret',
     'mysecretkey12345678901234567890123456',
   ])('production refuses the long but weak or placeholder secret %j', (secret) => {
-    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: secret, DATABASE_URL: tempDb() })).toEqual([
+    expect(problemsOf({ ...productionOutbox(), JWT_SECRET: secret, DATABASE_URL: tempDb() })).toEqual([
       expect.stringMatching(/placeholder or a well-known weak secret/),
     ]);
   });
@@ -211,7 +282,7 @@ describe('JWT_SECRET', () => {
 
   it('production accepts a random secret; the message never echoes a secret', () => {
     const secret = strong();
-    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: secret, DATABASE_URL: tempDb() }).jwt.secretSource).toBe('env');
+    expect(loadConfig({ ...productionOutbox(), JWT_SECRET: secret, DATABASE_URL: tempDb() }).jwt.secretSource).toBe('env');
     const problems = problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'changeme-changeme-changeme-changeme', DATABASE_URL: tempDb() });
     expect(problems.join('\n')).not.toContain('changeme-changeme');
   });

@@ -48,6 +48,8 @@ export async function withDatabase<T>(config: DatabaseConfig, fn: (database: Dat
 /** Opens the database named by config: a SQLite file, or a PostgreSQL pool. */
 export function createDatabase(config: DatabaseConfig): Database {
   if (config.kind === 'postgres') return createPostgres(config.url, config.poolSize);
+  // loadConfig() refuses an explicit DATABASE_URL whose directory is missing, so this only ever
+  // creates the default ./data folder of a first start.
   if (config.path !== ':memory:') mkdirSync(dirname(config.path), { recursive: true });
   const sqlite = new SQLite(config.path, { fileMustExist: false });
   // WAL lets readers run beside the single writer; NORMAL sync in WAL mode survives a process

@@ -252,7 +252,7 @@ export function createSmtpTransport(url: string): MailTransport {
 }
 
 /**
- * The development outbox: one JSON file per mail (mode 0600, it holds live tokens) in `dir`,
+ * The outbox (development, or production by explicit MAIL_OUTBOX_DIR): one JSON file per mail (mode 0600, it holds live tokens) in `dir`,
  * named so that a directory listing is in sending order.
  */
 export function createOutboxTransport(dir: string): MailTransport {
@@ -275,7 +275,10 @@ export function createOutboxTransport(dir: string): MailTransport {
   };
 }
 
-/** The queue over SMTP when a URL is configured, else over the development outbox. */
+/**
+ * The queue over SMTP when a URL is configured, else over the outbox. loadConfig() only lets a
+ * production config reach the outbox when MAIL_OUTBOX_DIR was set on purpose.
+ */
 export function createMailer(
   config: { smtpUrl: string | null; from: string; outboxDir: string },
   log: MailLogger,

@@ -106,7 +106,8 @@ describe('gatehouse backup', () => {
     expect(twice.status).toBe(1);
     expect(twice.stderr).toMatch(/already exists/);
 
-    expect(runCli(['backup'], env).status).toBe(1);
+    // No file at all is wrong usage (exit 2, like an unknown option).
+    expect(runCli(['backup'], env).status).toBe(2);
     const postgres = runCli(['backup', join(dir, 'pg.db')], { ...env, DATABASE_URL: 'postgres://gatehouse@127.0.0.1:5432/gatehouse' });
     expect(postgres.status).toBe(1);
     expect(postgres.stderr).toMatch(/pg_dump/);

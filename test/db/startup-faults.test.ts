@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -85,6 +85,19 @@ describe('start-up faults', () => {
     const server = await startServerProcess(env);
     expect((await fetch(`${server.base}/readyz`)).status).toBe(200);
     expect(await server.stop()).toBe(0);
+  });
+
+  it('an explicit DATABASE_URL into a missing directory: one line saying so and what to do, exit 1, nothing created', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'gatehouse-faults-'));
+    dirs.push(root);
+    const missing = join(root, 'volume-not-mounted');
+    const result = await runServerUntilExit({ NODE_ENV: 'test', DATABASE_URL: `sqlite:${missing}/gatehouse.db` });
+    expect(result).toMatchObject({ code: 1, timedOut: false });
+    expect(result.output).toBe(
+      `Invalid configuration: DATABASE_URL points into ${missing}, which does not exist; create it (mkdir -p ${missing}) or fix the path\n`,
+    );
+    // Neither the folder, nor an empty database, nor a development secret beside it.
+    expect(readdirSync(root)).toEqual([]);
   });
 
   it('PostgreSQL unreachable at start: one line naming host and port (never the password), exit 1', async () => {

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { isWeakJwtSecret } from '../../src/lib/weak-secrets.js';
@@ -15,6 +17,9 @@ const WORDLIST = readFileSync(new URL('../../resources/weak-jwt-secrets.txt', im
   .split('\n')
   .map((line) => line.trim())
   .filter((line) => line !== '' && !line.startsWith('#'));
+
+// Only resolved, never written: loadConfig() creates no outbox.
+const OUTBOX = join(tmpdir(), 'gatehouse-weak-secrets-outbox');
 
 /** Repeats `word` (joined by `separator`) until it is at least 32 bytes, the length minimum. */
 function toMinimumLength(word: string, separator = ''): string {
@@ -43,7 +48,8 @@ const VARIANTS: Record<string, (word: string) => string> = {
 
 function refusal(secret: string): string[] {
   try {
-    loadConfig({ NODE_ENV: 'production', JWT_SECRET: secret, DATABASE_URL: 'sqlite::memory:' });
+    // MAIL_OUTBOX_DIR: production needs a mail route, and only the secret is under test here.
+    loadConfig({ NODE_ENV: 'production', JWT_SECRET: secret, DATABASE_URL: 'sqlite::memory:', MAIL_OUTBOX_DIR: OUTBOX });
   } catch (err) {
     if (err instanceof ConfigError) return err.problems;
     throw err;
