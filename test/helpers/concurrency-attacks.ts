@@ -113,20 +113,33 @@ export function defineConcurrencyAttacks(cluster: () => AttackCluster) {
 
   /**
    * Logins with the old password and refreshes of live sessions, fired while `change` runs. The
-   * change goes first by a few ms, so its own attempt is reserved before the logins fill the
-   * email's budget (5 at a time); the logins then verify the old password while the change hashes.
+   * logins run in 4 lanes of 3 back-to-back attempts, so at most 4 hold an attempt of the email's
+   * budget (5) at once and the change (a password change counts there too) always finds a
+   * place, however slowly it reaches its own reservation; the logins verify the old password
+   * while the change checks and hashes.
    */
   async function raceAgainst(user: { email: string }, existing: { refresh: string }[], change: () => Promise<Answer>) {
     const attacker = ip();
     const login = () => call('POST', '/auth/login', { ip: attacker, body: { email: user.email, password: PASSWORD } });
-    const after = (ms: number, fn: () => Promise<Answer>) => new Promise<Answer>((resolve) => setTimeout(() => resolve(fn()), ms));
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const lane = async (delay: number) => {
+      await sleep(delay);
+      const answers: Answer[] = [];
+      for (let i = 0; i < 3; i++) answers.push(await login());
+      return answers;
+    };
     const changing = change();
-    const outcomes = await Promise.all([
-      ...[3, 3, 3, 3, 10, 20, 30, 45, 60, 80].map((ms) => after(ms, login)),
-      ...existing.map((s) => after(3, () => call('POST', '/auth/refresh', { ip: ip(), body: { refresh_token: s.refresh } }))),
+    const [lanes, refreshes] = await Promise.all([
+      Promise.all([2, 6, 12, 20].map(lane)),
+      Promise.all(
+        existing.map(async (s) => {
+          await sleep(3);
+          return call('POST', '/auth/refresh', { ip: ip(), body: { refresh_token: s.refresh } });
+        }),
+      ),
     ]);
     const changed = await changing;
-    const created = outcomes
+    const created = [...lanes.flat(), ...refreshes]
       .filter((o) => o.status === 200)
       .map((o) => ({ access: o.body?.access_token as string, refresh: o.body?.refresh_token as string }));
     return { changed, created };

@@ -14,7 +14,7 @@ import { decodeToken, forgeToken } from '../helpers/tokens.js';
 // schema. The schemas come from the generated document itself, compiled with ajv.
 
 // One failed attempt per email is enough for a 429, so the throttle is reachable in two requests.
-const ctx = await createTestApp({ LOGIN_MAX_FAILURES_PER_EMAIL: '1' });
+const ctx = await createTestApp({ LOGIN_MAX_FAILURES_PER_EMAIL: '1', REGISTER_MAX_PER_IP: '10', REFRESH_MAX_FAILURES_PER_IP: '10' });
 const doc: OpenApiDocument = (await ctx.app.inject({ url: '/openapi.json' })).json();
 const compile = schemaCompiler(doc);
 afterAll(async () => ctx.close());
@@ -181,6 +181,24 @@ const specificScenarios: Record<string, Scenario> = {
 
   'POST /auth/register 201': () =>
     send('POST', '/auth/register', { json: { email: uniqueEmail('register'), password: STRONG_PASSWORD, name: 'New' } }),
+  'POST /auth/register 202': async () => {
+    const strict = await createTestApp({ REQUIRE_VERIFIED_EMAIL: 'true' });
+    try {
+      return await strict.app.inject({
+        method: 'POST',
+        url: '/auth/register',
+        payload: { email: f.alice.email, password: STRONG_PASSWORD },
+      });
+    } finally {
+      await strict.close();
+    }
+  },
+  'POST /auth/register 429 RATE_LIMITED': () =>
+    untilThrottled(() =>
+      send('POST', '/auth/register', { json: { email: uniqueEmail('flood'), password: STRONG_PASSWORD }, ip: '10.66.0.8' }),
+    ),
+  'POST /auth/refresh 429 RATE_LIMITED': () =>
+    untilThrottled(() => send('POST', '/auth/refresh', { json: { refresh_token: 'E'.repeat(43) }, ip: '10.66.0.9' })),
   'POST /auth/register 409 EMAIL_TAKEN': () =>
     send('POST', '/auth/register', { json: { email: f.alice.email, password: STRONG_PASSWORD } }),
   'POST /auth/login 200': () => login(f.alice.email, STRONG_PASSWORD),
