@@ -80,7 +80,15 @@ try {
     dbPath = join(dir, 'crash.db');
     databaseUrl = `sqlite:${dbPath}`;
   }
-  const env = { NODE_ENV: 'production', JWT_SECRET: randomSecret(), DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' };
+  const env = {
+    NODE_ENV: 'production',
+    JWT_SECRET: randomSecret(),
+    DATABASE_URL: databaseUrl,
+    LOG_LEVEL: 'warn',
+    // Each restart listens on a new port; one public URL (hence one issuer) keeps the tokens
+    // issued before a crash valid after it, as behind a real proxy.
+    PUBLIC_URL: 'https://gatehouse.crash-test.example',
+  };
   log(
     `crash test: ${rounds} rounds, ${writerCount} writers, kill after ${minMs}..${maxMs} ms, seed ${seed}, ${opts.postgres ? 'PostgreSQL' : dbPath}`,
   );

@@ -196,7 +196,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   await app.register(healthRoutes, { ping: () => database.ping() });
   await app.register(authRoutes, { auth, users });
-  await app.register(keysRoutes, { keyRing, issuer: config.jwt.issuer });
+  await app.register(keysRoutes, { keyRing, issuer: config.jwt.issuer, publicUrl: config.publicUrl });
   await app.register(usersRoutes, { users });
   await app.register(booksRoutes, { books: createBooksService(database.db) });
   await app.register(bucketlistsRoutes, { bucketlists: createBucketlistsService(database.db) });

@@ -136,6 +136,7 @@ describe('GET /openapi.json', () => {
     expect(publicRoutes.sort()).toEqual(
       [
         'GET /.well-known/jwks.json',
+        'GET /.well-known/oauth-authorization-server',
         'GET /.well-known/openid-configuration',
         'GET /healthz',
         'GET /openapi.json',
