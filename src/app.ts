@@ -13,6 +13,7 @@ import { AttemptLimiter, type FailureCounterStore, LoginThrottle, MemoryFailureC
 import { createMailer, type Mailer } from './lib/mailer.js';
 import { loadOptional } from './lib/optional-dependency.js';
 import { FallbackFailureCounterStore, RedisFailureCounterStore } from './lib/redis-failure-store.js';
+import { accountPagesRoutes } from './modules/account-pages/account-pages.routes.js';
 import { createAccountMail } from './modules/auth/account-mail.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { TokenResponseSchema } from './modules/auth/auth.schemas.js';
@@ -200,6 +201,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(usersRoutes, { users });
   await app.register(booksRoutes, { books: createBooksService(database.db) });
   await app.register(bucketlistsRoutes, { bucketlists: createBucketlistsService(database.db) });
+  if (config.accountPagesEnabled) await app.register(accountPagesRoutes);
 
   return app;
 }
