@@ -63,7 +63,7 @@ export async function watchPage(page: Page) {
   await page.exposeFunction('reportCspViolation', (text: string) => errors.push(`csp: ${text}`));
   // A string: the test project has no DOM types, and this runs in the page, not in Node.
   await page.addInitScript(
-    "document.addEventListener('securitypolicyviolation', (e) => reportCspViolation(`${e.violatedDirective} blocked ${e.blockedURI || '(inline)'}`));",
+    "document.addEventListener('securitypolicyviolation', (e) => reportCspViolation(e.violatedDirective + ' blocked ' + (e.blockedURI || '(inline)')));",
   );
   return { errors, httpErrors, origins };
 }

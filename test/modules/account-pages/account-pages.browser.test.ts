@@ -100,9 +100,13 @@ describe.skipIf(skip)(
       return {
         page,
         message: page.getByRole('status'),
-        /** Asserts a clean run (no script errors or CSP violations, no other origin) and closes the page. */
-        async finish() {
+        /**
+         * Asserts a clean run (no script errors or CSP violations, no other origin, no error
+         * answers but the expected ones) and closes the page.
+         */
+        async finish(expectedHttpErrors: string[] = []) {
           expect(watched.errors).toEqual([]);
+          expect(watched.httpErrors).toEqual(expectedHttpErrors);
           expect([...watched.origins]).toEqual([base]);
           await context.close();
         },
