@@ -85,7 +85,10 @@ function takeTokenFromAddress() {
   return token && /^[A-Za-z0-9_-]{1,200}$/.test(token) ? token : null;
 }
 
-/** Writes into the page's live region; `kind` is 'success', 'error' or 'progress'. */
+/**
+ * Writes into the page's live region; `kind` is 'success', 'error' or 'progress'. Returns the
+ * region, which a caller focuses when the control that had the focus goes away.
+ */
 function showMessage(kind, summary, lines = []) {
   const region = document.getElementById('message');
   region.className = `message ${kind}`;
@@ -102,6 +105,7 @@ function showMessage(kind, summary, lines = []) {
     children.push(list);
   }
   region.replaceChildren(...children);
+  return region;
 }
 
 const MISSING_TOKEN =
@@ -126,6 +130,7 @@ function verifyEmailPage() {
   let token = takeTokenFromAddress();
   const form = document.getElementById('verify-form');
   if (!token) {
+    form.hidden = true;
     showMessage('error', MISSING_TOKEN);
     return;
   }
@@ -137,7 +142,7 @@ function verifyEmailPage() {
     if (result.ok) {
       token = null;
       form.hidden = true;
-      showMessage('success', 'Your email address is confirmed. You can close this page.');
+      showMessage('success', 'Your email address is confirmed. You can close this page.').focus();
     } else {
       const { summary } = describeProblem(result);
       showMessage('error', summary);
@@ -177,7 +182,7 @@ function resetPasswordPage() {
       password.value = '';
       repeat.value = '';
       form.hidden = true;
-      showMessage('success', 'Your password is changed. Every device was signed out: sign in again with your new password.');
+      showMessage('success', 'Your password is changed. Every device was signed out: sign in again with your new password.').focus();
       return;
     }
     const { summary, lines, fields } = describeProblem(result, { '/new_password': 'New password' });

@@ -166,6 +166,8 @@ describe.skipIf(skip)(
         await page.getByLabel('Repeat new password').press('Enter');
         await message.getByText('Your password is changed.').waitFor();
         expect(await page.getByRole('button', { name: 'Set new password' }).isVisible()).toBe(false);
+        // The form is gone, so the focus moves to the answer rather than being lost.
+        expect(await focused(page)).toMatch(/^Your password is changed\./);
 
         expect(await loginStatus(email, NEW_PASSWORD)).toBe(200);
         expect(await loginStatus(email, STRONG_PASSWORD)).toBe(401);
@@ -218,6 +220,15 @@ describe.skipIf(skip)(
         await message.getByText('Your password is changed.').waitFor();
         expect(await loginStatus(email, NEW_PASSWORD)).toBe(200);
         await finish(['400 POST /auth/password/reset']);
+      });
+
+      it('a link without its token says so, and offers no control that could not work', async () => {
+        for (const path of ['/verify-email', '/reset-password']) {
+          const { page, message, finish } = await open(width, path, '');
+          await message.getByText('This link is incomplete').waitFor();
+          expect(await page.getByRole('button').count()).toBe(0);
+          await finish();
+        }
       });
 
       it('reset-password: an expired link shows the error and the old password stays', async () => {
