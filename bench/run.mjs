@@ -42,6 +42,8 @@ if (!existsSync(join(DIST, 'server.js'))) {
 }
 const PASSWORD = 'correct horse battery staple';
 const SECRET = randomBytes(48).toString('base64url');
+// A URL, as Gatehouse requires; shared with the checks-floor baseline, which verifies `iss` too.
+const ISSUER = 'https://gatehouse.bench.example';
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
 const DATABASE_URL = `sqlite:${join(dir, 'bench.db')}`;
 // Production needs SMTP_URL or an explicit outbox; the temp folder takes the sign-up mails.
@@ -82,6 +84,7 @@ async function startGatehouse(extraEnv = {}) {
     PATH: process.env.PATH,
     NODE_ENV: 'production',
     JWT_SECRET: SECRET,
+    JWT_ISSUER: ISSUER,
     DATABASE_URL,
     MAIL_OUTBOX_DIR,
     PORT: String(p),
@@ -203,7 +206,11 @@ const raw = await startBaseline('raw-http.mjs', { BENCH_BODY: bookBody });
 const tutorial = await startBaseline('express-tutorial.mjs', { BENCH_BODY: bookBody, JWT_SECRET: SECRET });
 const bareFastify = await startBaseline('fastify-bare.mjs', { BENCH_BODY: bookBody });
 // The tutorial port accepts our HS256 token: the same work on the wire, none of the checks.
-const floor = await startBaseline('checks-floor.mjs', { DB_PATH: DATABASE_URL.slice('sqlite:'.length), JWT_SECRET: SECRET });
+const floor = await startBaseline('checks-floor.mjs', {
+  DB_PATH: DATABASE_URL.slice('sqlite:'.length),
+  JWT_SECRET: SECRET,
+  JWT_ISSUER: ISSUER,
+});
 
 const results = {};
 const targets = [];

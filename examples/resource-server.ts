@@ -6,8 +6,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
 
 export interface ResourceServerOptions {
-  gatehouseUrl: string; // e.g. http://127.0.0.1:3000
-  issuer: string; // JWT_ISSUER of Gatehouse
+  gatehouseUrl: string; // e.g. http://localhost:3000
+  issuer: string; // `issuer` of Gatehouse's /.well-known/oauth-authorization-server (JWT_ISSUER, by default PUBLIC_URL)
   audience: string; // JWT_AUDIENCE of Gatehouse
   algorithms: string[]; // pin what Gatehouse signs with, e.g. ['EdDSA']
 }
@@ -39,10 +39,11 @@ export function buildResourceServer(options: ResourceServerOptions): FastifyInst
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const gatehouseUrl = process.env.GATEHOUSE_URL ?? 'http://127.0.0.1:3000';
+  const gatehouseUrl = process.env.GATEHOUSE_URL ?? 'http://localhost:3000';
   const app = buildResourceServer({
     gatehouseUrl,
-    issuer: process.env.JWT_ISSUER ?? 'gatehouse',
+    // Gatehouse's default issuer is its PUBLIC_URL, which is where this example reaches it.
+    issuer: process.env.JWT_ISSUER ?? gatehouseUrl,
     audience: process.env.JWT_AUDIENCE ?? 'gatehouse-api',
     algorithms: (process.env.JWT_ALGORITHM ?? 'EdDSA').split(','),
   });

@@ -87,6 +87,9 @@ try {
     DATABASE_URL: databaseUrl,
     LOG_LEVEL: 'warn',
     MAIL_OUTBOX_DIR: join(dir, 'outbox'),
+    // Each restart listens on a new port; one public URL (hence one issuer) keeps the tokens
+    // issued before a crash valid after it, as behind a real proxy.
+    PUBLIC_URL: 'https://gatehouse.crash-test.example',
   };
   log(
     `crash test: ${rounds} rounds, ${writerCount} writers, kill after ${minMs}..${maxMs} ms, seed ${seed}, ${opts.postgres ? 'PostgreSQL' : dbPath}`,

@@ -14,6 +14,7 @@ import { createMailer, type Mailer } from './lib/mailer.js';
 import { loadOptional } from './lib/optional-dependency.js';
 import { type CounterStore, MemoryCounterStore, RateLimiter } from './lib/rate-limiter.js';
 import { FallbackCounterStore, RedisCounterStore } from './lib/redis-counter-store.js';
+import { accountPagesRoutes } from './modules/account-pages/account-pages.routes.js';
 import { createAccountMail } from './modules/auth/account-mail.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { TokenResponseSchema } from './modules/auth/auth.schemas.js';
@@ -207,10 +208,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   await app.register(healthRoutes, { ping: () => database.ping() });
   await app.register(authRoutes, { auth, users });
-  await app.register(keysRoutes, { keyRing, issuer: config.jwt.issuer });
+  await app.register(keysRoutes, { keyRing, issuer: config.jwt.issuer, publicUrl: config.publicUrl });
   await app.register(usersRoutes, { users });
   await app.register(booksRoutes, { books: createBooksService(database.db) });
   await app.register(bucketlistsRoutes, { bucketlists: createBucketlistsService(database.db) });
+  if (config.accountPagesEnabled) await app.register(accountPagesRoutes);
 
   return app;
 }

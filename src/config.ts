@@ -58,6 +58,8 @@ export interface Config {
     readonly refreshFailuresPerIp: number;
   };
   readonly docsEnabled: boolean;
+  /** ACCOUNT_PAGES_ENABLED: Gatehouse serves the pages mails link to (/verify-email, /reset-password). */
+  readonly accountPagesEnabled: boolean;
   /** GATEHOUSE_DIAGNOSTICS: event-loop delay and memory at GET /_diagnostics and in a log line at shutdown. */
   readonly diagnostics: boolean;
   /** Shared counters (login throttling) across instances; null keeps them in process memory. */
@@ -180,7 +182,6 @@ export function loadConfig(env: Env = readEnvironment()): Config {
   const refreshTokenTtlSeconds = duration('REFRESH_TOKEN_TTL', '30d');
   if (refreshTokenTtlSeconds <= accessTokenTtlSeconds) problems.push('REFRESH_TOKEN_TTL must be longer than ACCESS_TOKEN_TTL');
 
-  const issuer = str('JWT_ISSUER', 'gatehouse');
   const audience = str('JWT_AUDIENCE', 'gatehouse-api');
 
   const algorithmRaw = str('JWT_ALGORITHM', 'HS256');
@@ -214,6 +215,12 @@ export function loadConfig(env: Env = readEnvironment()): Config {
   if (production && smtpUrl !== null && publicUrlRaw === '') {
     problems.push('PUBLIC_URL is required when NODE_ENV=production and SMTP_URL is set (the links in mails start with it)');
   }
+  const publicUrl = parsePublicUrl(publicUrlRaw === '' ? defaultPublicUrl(host, port) : publicUrlRaw, problems);
+  // The issuer names where tokens come from: by default the service's public URL (discovery,
+  // RFC 8414 §2, needs a URL). Instances behind one load balancer therefore need the same
+  // PUBLIC_URL (or JWT_ISSUER), or each would reject the others' tokens.
+  const issuerRaw = str('JWT_ISSUER', '');
+  const issuer = issuerRaw === '' ? publicUrl : parseIssuer(issuerRaw, problems);
   const passwordResetTtlSeconds = duration('PASSWORD_RESET_TTL', '15m');
   if (passwordResetTtlSeconds > 86_400) problems.push('PASSWORD_RESET_TTL must be at most 24h (a reset link is a password)');
   const emailVerificationTtlSeconds = duration('EMAIL_VERIFICATION_TTL', '24h');
@@ -254,6 +261,7 @@ export function loadConfig(env: Env = readEnvironment()): Config {
       refreshFailuresPerIp: int('REFRESH_MAX_FAILURES_PER_IP', 100, 0, 1_000_000),
     },
     docsEnabled: bool('DOCS_ENABLED', true),
+    accountPagesEnabled: bool('ACCOUNT_PAGES_ENABLED', true),
     diagnostics: bool('GATEHOUSE_DIAGNOSTICS', false),
     redis: parseRedis(str('REDIS_URL', ''), str('REDIS_KEY_PREFIX', 'gatehouse:'), problems),
     mail: {
@@ -261,7 +269,7 @@ export function loadConfig(env: Env = readEnvironment()): Config {
       from: parseMailFrom(str('MAIL_FROM', 'Gatehouse <no-reply@localhost>'), problems),
       outboxDir: resolve(outboxDirRaw === '' ? join(dataDir(database), 'outbox') : outboxDirRaw),
     },
-    publicUrl: parsePublicUrl(publicUrlRaw === '' ? defaultPublicUrl(host, port) : publicUrlRaw, problems),
+    publicUrl,
     account: {
       requireVerifiedEmail: bool('REQUIRE_VERIFIED_EMAIL', false),
       passwordResetTtlSeconds,
@@ -334,24 +342,46 @@ function parseMailFrom(raw: string, problems: string[]): string {
   return raw;
 }
 
-/** http://HOST:PORT, with a wildcard listening address replaced by the loopback one. */
+const LOOPBACK_OR_WILDCARD = new Set(['127.0.0.1', '::1', 'localhost', '0.0.0.0', '::']);
+
+/**
+ * http://HOST:PORT. A loopback or wildcard listening address becomes `localhost`: browsers
+ * refuse an IP address as a WebAuthn relying-party id, and `localhost` counts as a secure
+ * context, so the pages mails link to work on a developer's machine.
+ */
 function defaultPublicUrl(host: string, port: number): string {
-  const name = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
+  const name = LOOPBACK_OR_WILDCARD.has(host.toLowerCase()) ? 'localhost' : host.includes(':') ? `[${host}]` : host;
   return `http://${name}:${port}`;
 }
 
-function parsePublicUrl(raw: string, problems: string[]): string {
-  let url: URL | null = null;
+/** The URL if `raw` is an http(s) URL without query, fragment or credentials, else null. */
+function plainHttpUrl(raw: string): URL | null {
+  let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    // reported below
+    return null;
   }
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '' || url.username !== '') {
+  const plain = (url.protocol === 'http:' || url.protocol === 'https:') && url.search === '' && url.hash === '' && url.username === '';
+  return plain ? url : null;
+}
+
+function parsePublicUrl(raw: string, problems: string[]): string {
+  const url = plainHttpUrl(raw);
+  if (!url) {
     problems.push(`PUBLIC_URL must be an http(s) URL without query, fragment or credentials, e.g. https://app.example.com (got "${raw}")`);
     return raw;
   }
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+function parseIssuer(raw: string, problems: string[]): string {
+  // RFC 8414 §2: the issuer identifier is a URL without query or fragment.
+  if (!plainHttpUrl(raw)) {
+    problems.push(`JWT_ISSUER must be an http(s) URL without query, fragment or credentials, e.g. https://auth.example.com (got "${raw}")`);
+  }
+  // Kept exactly as given: verifiers compare it byte for byte with the `iss` claim.
+  return raw;
 }
 
 function parseTrustProxy(raw: string, problems: string[]): TrustProxy {

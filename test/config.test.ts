@@ -36,8 +36,10 @@ describe('loadConfig', () => {
       bodyLimitBytes: 65_536,
       logLevel: 'info',
       docsEnabled: true,
+      accountPagesEnabled: true,
       diagnostics: false,
-      jwt: { issuer: 'gatehouse', audience: 'gatehouse-api', accessTokenTtlSeconds: 900, refreshTokenTtlSeconds: 2_592_000 },
+      publicUrl: 'http://localhost:3000',
+      jwt: { issuer: 'http://localhost:3000', audience: 'gatehouse-api', accessTokenTtlSeconds: 900, refreshTokenTtlSeconds: 2_592_000 },
       loginThrottle: { maxFailuresPerEmail: 5, maxFailuresPerIp: 50, windowSeconds: 900 },
     });
     expect(Object.isFrozen(config) && Object.isFrozen(config.jwt)).toBe(true);
@@ -152,7 +154,7 @@ describe('mail and account settings', () => {
       from: 'Gatehouse <no-reply@localhost>',
       outboxDir: join(url.slice('sqlite:'.length, -'g.db'.length), 'outbox'),
     });
-    expect(config.publicUrl).toBe('http://127.0.0.1:3000');
+    expect(config.publicUrl).toBe('http://localhost:3000');
     expect(config.account).toEqual({
       requireVerifiedEmail: false,
       passwordResetTtlSeconds: 900,
@@ -188,11 +190,34 @@ describe('mail and account settings', () => {
     });
   });
 
-  it('builds PUBLIC_URL from HOST and PORT when unset', () => {
+  it('builds PUBLIC_URL from HOST and PORT when unset, with localhost for loopback and wildcard addresses', () => {
     const at = (env: Record<string, string>) => loadConfig({ JWT_SECRET: strong(), DATABASE_URL: tempDb(), ...env }).publicUrl;
-    expect(at({ HOST: '0.0.0.0', PORT: '8080' })).toBe('http://127.0.0.1:8080');
+    // Browsers refuse an IP address as a WebAuthn relying-party id; localhost they accept.
+    for (const host of ['127.0.0.1', '::1', 'localhost', 'LocalHost', '0.0.0.0', '::']) {
+      expect(at({ HOST: host, PORT: '8080' }), host).toBe('http://localhost:8080');
+    }
     expect(at({ HOST: 'api.internal', PORT: '80' })).toBe('http://api.internal');
-    expect(at({ HOST: '::1' })).toBe('http://[::1]:3000');
+    expect(at({ HOST: '10.0.0.7' })).toBe('http://10.0.0.7:3000');
+    expect(at({ HOST: 'fd00::7' })).toBe('http://[fd00::7]:3000');
+  });
+
+  it('JWT_ISSUER defaults to PUBLIC_URL and must be a URL without query or fragment', () => {
+    const base = { JWT_SECRET: strong(), DATABASE_URL: tempDb() };
+    expect(loadConfig({ ...base, PUBLIC_URL: 'https://id.example.com/' }).jwt.issuer).toBe('https://id.example.com');
+    expect(loadConfig({ ...base, PORT: '4100' }).jwt.issuer).toBe('http://localhost:4100');
+    // Given explicitly, it is kept byte for byte (verifiers compare `iss` exactly).
+    expect(loadConfig({ ...base, JWT_ISSUER: 'https://auth.example.com/' }).jwt.issuer).toBe('https://auth.example.com/');
+    for (const bad of ['gatehouse', 'https://auth.example.com/?tenant=1', 'https://auth.example.com/#x', 'urn:gatehouse']) {
+      expect(problemsOf({ ...base, JWT_ISSUER: bad }), bad).toEqual([expect.stringMatching(/^JWT_ISSUER must be an http\(s\) URL/)]);
+    }
+    // A bad PUBLIC_URL is reported once, not again as the issuer it would have become.
+    expect(problemsOf({ ...base, PUBLIC_URL: 'not a url' })).toEqual([expect.stringMatching(/^PUBLIC_URL must be/)]);
+  });
+
+  it('ACCOUNT_PAGES_ENABLED turns the hosted account pages off', () => {
+    const base = { JWT_SECRET: strong(), DATABASE_URL: tempDb() };
+    expect(loadConfig({ ...base, ACCOUNT_PAGES_ENABLED: 'false' }).accountPagesEnabled).toBe(false);
+    expect(problemsOf({ ...base, ACCOUNT_PAGES_ENABLED: 'maybe' })).toEqual(['ACCOUNT_PAGES_ENABLED must be true or false (got "maybe")']);
   });
 
   it('lists every bad mail setting, and never echoes the SMTP password', () => {

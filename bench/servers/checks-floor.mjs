@@ -15,7 +15,8 @@ db.pragma('busy_timeout = 5000');
 const verify = createVerifier({
   key: process.env.JWT_SECRET,
   algorithms: ['HS256'],
-  allowedIss: 'gatehouse',
+  // bench/run.mjs gives Gatehouse and this floor the same JWT_ISSUER.
+  allowedIss: process.env.JWT_ISSUER,
   allowedAud: 'gatehouse-api',
   requiredClaims: ['iss', 'aud', 'sub', 'sid', 'iat', 'exp', 'jti'],
   checkTyp: 'at+jwt',

@@ -16,6 +16,8 @@ export const ATTACK_LIMITS_ENV = {
   ACCOUNT_MAX_ATTEMPTS_PER_IP: '20',
   REGISTER_MAX_PER_IP: '10',
   REFRESH_MAX_FAILURES_PER_IP: '10',
+  // One public URL, hence one issuer, for every instance (each listens on its own port).
+  PUBLIC_URL: 'https://gatehouse.race.example',
   // Every request names its client in X-Forwarded-For (they all come from loopback here).
   TRUST_PROXY: '127.0.0.1',
   LOG_LEVEL: 'trace',

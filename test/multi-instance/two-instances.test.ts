@@ -24,6 +24,9 @@ beforeAll(async () => {
     REDIS_URL: process.env.GATEHOUSE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
     REDIS_KEY_PREFIX: `gatehouse-multi:${randomBytes(6).toString('hex')}:`,
     LOG_LEVEL: 'warn',
+    // The load balancer's address: one issuer for both instances (the default, built from each
+    // instance's own port, would differ).
+    PUBLIC_URL: 'https://gatehouse.multi.example',
     // No SMTP here: keep the development outbox out of the shared temp folder.
     MAIL_OUTBOX_DIR: join(mkdtempSync(join(tmpdir(), 'gatehouse-multi-')), 'outbox'),
   };

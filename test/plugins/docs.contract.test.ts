@@ -1,12 +1,10 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { createDatabase } from '../../src/db/create-db.js';
 import { createTestApp, logIn, type SignedIn, STRONG_PASSWORD, signUp, signUpAdmin, uniqueEmail } from '../helpers/app.js';
 import { firstExample, type OpenApiDocument, operationsOf, type ResponseObject, schemaCompiler } from '../helpers/openapi.js';
-import { tokenFromMail } from '../helpers/smtp.js';
+import { tokenFromOutbox } from '../helpers/outbox.js';
 import { decodeToken, forgeToken } from '../helpers/tokens.js';
 
 // The contract test: for every response the OpenAPI document promises (each status, and each
@@ -142,18 +140,7 @@ function genericScenario(c: Case): Scenario | undefined {
   }
 }
 
-/** The token of the newest mail of `kind` to `to` in the development outbox (mail is sent async). */
-async function mailedToken(to: string, path: 'reset-password' | 'verify-email'): Promise<string> {
-  for (let i = 0; i < 100; i++) {
-    const files = existsSync(ctx.config.mail.outboxDir) ? readdirSync(ctx.config.mail.outboxDir).sort().reverse() : [];
-    for (const file of files) {
-      const mail = JSON.parse(readFileSync(join(ctx.config.mail.outboxDir, file), 'utf8')) as { to: string; text: string };
-      if (mail.to.includes(to) && mail.text.includes(`/${path}?token=`)) return tokenFromMail(mail, path);
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`no ${path} mail to ${to}`);
-}
+const mailedToken = (to: string, path: 'reset-password' | 'verify-email') => tokenFromOutbox(ctx.config.mail.outboxDir, to, path);
 
 /** Repeats a request until it answers 429 (a limit of a few attempts), at most 40 times. */
 async function untilThrottled(request: () => Promise<LightMyRequestResponse>): Promise<LightMyRequestResponse> {

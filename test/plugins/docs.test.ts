@@ -19,8 +19,8 @@ const TAGS = ['Auth', 'Users', 'Books', 'Bucketlists', 'Operations'];
 const TOKEN_CODES = ['TOKEN_MISSING', 'TOKEN_INVALID', 'TOKEN_EXPIRED'];
 // Actions whose request is the token alone: no body to describe.
 const BODYLESS = new Set(['POST /auth/logout', 'POST /auth/logout-all', 'POST /auth/verify-email/resend']);
-// The HTML page that renders this document is not an API operation of it.
-const NOT_IN_DOCUMENT = new Set(['GET /docs']);
+// HTML pages (the one that renders this document, the hosted account pages) are not API operations.
+const NOT_IN_DOCUMENT = new Set(['GET /docs', 'GET /verify-email', 'GET /reset-password']);
 // Documented additions beyond the contract (none today: every route is in docs/api-contract.md).
 const BEYOND_CONTRACT = new Set<string>([]);
 
@@ -136,6 +136,7 @@ describe('GET /openapi.json', () => {
     expect(publicRoutes.sort()).toEqual(
       [
         'GET /.well-known/jwks.json',
+        'GET /.well-known/oauth-authorization-server',
         'GET /.well-known/openid-configuration',
         'GET /healthz',
         'GET /openapi.json',

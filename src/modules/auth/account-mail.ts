@@ -1,6 +1,7 @@
 import { isoAfter, nowIso } from '../../lib/ids.js';
 import type { Mail, Mailer } from '../../lib/mailer.js';
 import { generateOpaqueToken, hashOpaqueToken } from '../../lib/opaque-tokens.js';
+import { escapeHtml } from '../../lib/page-shell.js';
 import type { Executor } from '../users/users.repository.js';
 import { insertAccountToken } from './auth.repository.js';
 
@@ -131,10 +132,6 @@ function compose(input: { kind: string; to: string; subject: string; paragraphs:
     )
     .join('\n');
   return { kind: input.kind, to: input.to, subject: input.subject, text: `${text}\n\n-- \n${APP}\n`, html };
-}
-
-function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /** "a***@example.com": enough for the owner to recognise, little for anyone else reading the old mailbox. */

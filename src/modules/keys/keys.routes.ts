@@ -9,7 +9,10 @@ const tags = ['Auth'];
 const JWKS_MAX_AGE_SECONDS = 300;
 
 /** Public keys (JWK Set) and discovery metadata, for services that verify tokens offline. */
-export const keysRoutes: FastifyPluginAsyncTypebox<{ keyRing: KeyRing; issuer: string }> = async (app, { keyRing, issuer }) => {
+export const keysRoutes: FastifyPluginAsyncTypebox<{ keyRing: KeyRing; issuer: string; publicUrl: string }> = async (
+  app,
+  { keyRing, issuer, publicUrl },
+) => {
   app.get(
     '/.well-known/jwks.json',
     {
@@ -26,25 +29,45 @@ export const keysRoutes: FastifyPluginAsyncTypebox<{ keyRing: KeyRing; issuer: s
     },
   );
 
+  // Built from configuration, never from the request's Host header, which a client chooses.
+  const metadata = () => ({
+    issuer,
+    jwks_uri: `${publicUrl}/.well-known/jwks.json`,
+    access_token_signing_alg_values_supported: [keyRing.algorithm],
+  });
+  const description =
+    'Only what Gatehouse does: the issuer, the JWK Set URL and the access-token signing algorithm. ' +
+    'Nothing about ID tokens, authorization endpoints, grant or response types: Gatehouse offers none of them.';
+
+  app.get(
+    '/.well-known/oauth-authorization-server',
+    {
+      schema: {
+        tags,
+        summary: 'Authorization-server metadata (RFC 8414): issuer, jwks_uri, signing algorithm',
+        description,
+        response: { 200: AuthorizationServerMetadata },
+      },
+    },
+    async (_request, reply) => {
+      reply.header('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
+      return metadata();
+    },
+  );
+
   app.get(
     '/.well-known/openid-configuration',
     {
       schema: {
         tags,
-        summary: 'Discovery metadata (issuer, jwks_uri)',
-        description: 'The subset of OpenID/OAuth server metadata a resource server needs to verify access tokens.',
+        summary: 'The same metadata at the OpenID discovery path, for verifiers that look there',
+        description: `${description} Gatehouse is not an OpenID provider; this path stays so existing verifiers keep finding jwks_uri.`,
         response: { 200: AuthorizationServerMetadata },
       },
     },
-    async (request, reply) => {
+    async (_request, reply) => {
       reply.header('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
-      const base = `${request.protocol}://${request.host}`;
-      return {
-        issuer,
-        jwks_uri: `${base}/.well-known/jwks.json`,
-        token_endpoint: `${base}/auth/login`,
-        id_token_signing_alg_values_supported: [keyRing.algorithm],
-      };
+      return metadata();
     },
   );
 };

@@ -133,7 +133,8 @@ describe('POST /auth/login', () => {
     const { header, payload } = decodeToken(body.access_token);
     expect(header).toEqual({ alg: 'HS256', typ: 'at+jwt', kid: expect.any(String) });
     expect(Object.keys(payload).sort()).toEqual(['aud', 'exp', 'iat', 'iss', 'jti', 'sid', 'sub']);
-    expect(payload).toMatchObject({ iss: 'gatehouse', aud: 'gatehouse-api', sub: body.user.id });
+    // The issuer defaults to PUBLIC_URL, itself http://localhost:PORT when unset.
+    expect(payload).toMatchObject({ iss: 'http://localhost:3000', aud: 'gatehouse-api', sub: body.user.id });
     expect((payload.exp as number) - (payload.iat as number)).toBe(900);
     expect(body.access_token).not.toContain(Buffer.from(email).toString('base64url').slice(0, 10));
 

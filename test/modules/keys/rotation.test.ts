@@ -109,7 +109,7 @@ describe('examples/resource-server.ts: offline verification with jose and the JW
   it('accepts Gatehouse tokens, refuses forgeries, follows a rotation, and (documented) cannot see logout', async () => {
     await a.app.listen({ port: 0, host: '127.0.0.1' });
     const gatehouseUrl = `http://127.0.0.1:${(a.app.server.address() as AddressInfo).port}`;
-    const resource = buildResourceServer({ gatehouseUrl, issuer: 'gatehouse', audience: 'gatehouse-api', algorithms: ['EdDSA'] });
+    const resource = buildResourceServer({ gatehouseUrl, issuer: a.config.jwt.issuer, audience: 'gatehouse-api', algorithms: ['EdDSA'] });
     await resource.listen({ port: 0, host: '127.0.0.1' });
     const resourceUrl = `http://127.0.0.1:${(resource.server.address() as AddressInfo).port}`;
     const whoami = (token: string) => fetch(`${resourceUrl}/whoami`, { headers: { authorization: `Bearer ${token}` } });

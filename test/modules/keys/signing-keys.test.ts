@@ -43,9 +43,36 @@ describe.each(['EdDSA', 'ES256', 'RS256'] as const)('JWT_ALGORITHM=%s with the d
   it('JWKS and discovery metadata are cacheable', async () => {
     const res = await ctx.app.inject({ url: '/.well-known/jwks.json' });
     expect(res.headers['cache-control']).toBe('public, max-age=300');
-    const meta = (await ctx.app.inject({ url: '/.well-known/openid-configuration' })).json();
-    expect(meta).toMatchObject({ issuer: 'gatehouse', id_token_signing_alg_values_supported: [algorithm] });
-    expect(meta.jwks_uri).toMatch(/\/\.well-known\/jwks\.json$/);
+    for (const url of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
+      const meta = await ctx.app.inject({ url });
+      expect(meta.headers['cache-control'], url).toBe('public, max-age=300');
+      // Only what is true: nothing about ID tokens, endpoints or flows Gatehouse does not offer.
+      expect(meta.json(), url).toEqual({
+        issuer: 'http://localhost:3000',
+        jwks_uri: 'http://localhost:3000/.well-known/jwks.json',
+        access_token_signing_alg_values_supported: [algorithm],
+      });
+    }
+  });
+
+  it('discovery is built from PUBLIC_URL and JWT_ISSUER, never from the Host header', async () => {
+    const other = await createTestApp({
+      JWT_ALGORITHM: algorithm,
+      KEY_ENCRYPTION_SECRET: randomBytes(48).toString('base64url'),
+      PUBLIC_URL: 'https://id.example.com/gate',
+      JWT_ISSUER: 'https://issuer.example.com',
+    });
+    try {
+      const meta = await other.app.inject({ url: '/.well-known/oauth-authorization-server', headers: { host: 'evil.example' } });
+      expect(meta.json()).toMatchObject({
+        issuer: 'https://issuer.example.com',
+        jwks_uri: 'https://id.example.com/gate/.well-known/jwks.json',
+      });
+      const user = await signUp(other.app);
+      expect(decodeToken(user.accessToken).payload.iss).toBe('https://issuer.example.com');
+    } finally {
+      await other.close();
+    }
   });
 
   it('algorithm confusion: an HS256 token "signed" with the published public key is refused', async () => {
