@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import type { DB } from '../../src/db/database.js';
-import { hashOpaqueToken } from '../../src/lib/opaque-tokens.js';
+import { storeResetToken } from './account-tokens.js';
 
 // The concurrency attack catalogue, run through real HTTP against running servers: one SQLite
 // process (test/attacks/concurrency.test.ts) and two PostgreSQL processes sharing Redis
@@ -64,7 +64,8 @@ export function defineConcurrencyAttacks(cluster: () => AttackCluster) {
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
     });
     const text = await res.text();
-    const body = text ? (JSON.parse(text) as Record<string, unknown>) : null;
+    // JSON and problem+json answers are parsed; a page (GET /verify-email) is not.
+    const body = text && /json/.test(res.headers.get('content-type') ?? '') ? (JSON.parse(text) as Record<string, unknown>) : null;
     for (const key of ['access_token', 'refresh_token'] as const) if (typeof body?.[key] === 'string') secrets.add(body[key] as string);
     return { status: res.status, body, headers: res.headers };
   }
@@ -328,20 +329,7 @@ export function defineConcurrencyAttacks(cluster: () => AttackCluster) {
 
   /** A reset token as the forgot-password route stores it (hashed), without waiting for a mail. */
   async function insertResetToken(user: { id: string; email: string }) {
-    const token = randomBytes(32).toString('base64url');
-    const now = new Date();
-    await cluster()
-      .db.insertInto('account_tokens')
-      .values({
-        token_hash: hashOpaqueToken(token),
-        user_id: user.id,
-        purpose: 'password_reset',
-        email: user.email,
-        created_at: now.toISOString(),
-        expires_at: new Date(now.getTime() + 600_000).toISOString(),
-        used_at: null,
-      })
-      .execute();
+    const token = await storeResetToken(cluster().db, user);
     secrets.add(token);
     return token;
   }

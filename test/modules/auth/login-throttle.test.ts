@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { hashOpaqueToken } from '../../../src/lib/opaque-tokens.js';
+import { storeResetToken } from '../../helpers/account-tokens.js';
 import { createTestApp, expectProblem, STRONG_PASSWORD, signUp, type TestContext, uniqueEmail } from '../../helpers/app.js';
 
 let ctx: TestContext;
@@ -62,20 +62,7 @@ describe('login throttling', () => {
     const user = await signUp(ctx.app);
     for (let i = 0; i < 5; i++) await login(user.email, 'wrong password!!', `10.3.2.${i + 1}`);
     expectProblem(await login(user.email, STRONG_PASSWORD, '10.3.2.9'), 429, 'RATE_LIMITED');
-    const token = 'A'.repeat(43);
-    const now = new Date();
-    await ctx.db
-      .insertInto('account_tokens')
-      .values({
-        token_hash: hashOpaqueToken(token),
-        user_id: user.id,
-        purpose: 'password_reset',
-        email: user.email,
-        created_at: now.toISOString(),
-        expires_at: new Date(now.getTime() + 600_000).toISOString(),
-        used_at: null,
-      })
-      .execute();
+    const token = await storeResetToken(ctx.db, user);
     const reset = await ctx.app.inject({
       method: 'POST',
       url: '/auth/password/reset',
