@@ -25,9 +25,15 @@ import { createBooksService } from './modules/books/books.service.js';
 import { bucketlistsRoutes } from './modules/bucketlists/bucketlists.routes.js';
 import { BucketlistSchema, ItemSchema } from './modules/bucketlists/bucketlists.schemas.js';
 import { createBucketlistsService } from './modules/bucketlists/bucketlists.service.js';
+import { eventsRoutes } from './modules/events/events.routes.js';
+import { SecurityEventSchema } from './modules/events/events.schemas.js';
+import { createEventsService } from './modules/events/events.service.js';
 import { healthRoutes } from './modules/health/health.routes.js';
 import { keysRoutes } from './modules/keys/keys.routes.js';
 import { createKeyRing } from './modules/keys/keys.service.js';
+import { sessionsRoutes } from './modules/sessions/sessions.routes.js';
+import { SessionSchema } from './modules/sessions/sessions.schemas.js';
+import { createSessionsService } from './modules/sessions/sessions.service.js';
 import { usersRoutes } from './modules/users/users.routes.js';
 import { UserSchema } from './modules/users/users.schemas.js';
 import { createUsersService } from './modules/users/users.service.js';
@@ -150,7 +156,16 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   const bodyAjv = makeAjv(BODY_AJV);
   const paramsAjv = makeAjv(PARAMS_AJV);
-  for (const schema of [ProblemSchema, UserSchema, TokenResponseSchema, BookSchema, BucketlistSchema, ItemSchema]) {
+  for (const schema of [
+    ProblemSchema,
+    UserSchema,
+    TokenResponseSchema,
+    BookSchema,
+    BucketlistSchema,
+    ItemSchema,
+    SessionSchema,
+    SecurityEventSchema,
+  ]) {
     bodyAjv.addSchema(schema);
     paramsAjv.addSchema(schema);
     app.addSchema(schema);
@@ -187,7 +202,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     passwordResetTtlSeconds: config.account.passwordResetTtlSeconds,
     emailVerificationTtlSeconds: config.account.emailVerificationTtlSeconds,
   });
-  const users = createUsersService(database.db, { accountMail });
+  const users = createUsersService(database.db, { accountMail, reauthMaxAgeSeconds: config.reauthMaxAgeSeconds });
   const auth = createAuthService({
     db: database.db,
     accessTokens,
@@ -202,7 +217,19 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     refreshTokenTtlSeconds: config.jwt.refreshTokenTtlSeconds,
     accountMail,
     account: config.account,
+    background: (task) => {
+      task().catch((err: unknown) => app.log.error({ err }, 'background write failed'));
+    },
   });
+  const events = createEventsService(database.db, { retentionSeconds: config.eventsRetentionSeconds });
+  // Retention: prune at start and then hourly (each instance; the DELETE is idempotent).
+  const pruneEvents = () => {
+    events.prune().catch((err: unknown) => app.log.warn({ err }, 'pruning security events failed'));
+  };
+  const pruneTimer = setInterval(pruneEvents, 3_600_000);
+  pruneTimer.unref();
+  app.addHook('onReady', async () => pruneEvents());
+  app.addHook('onClose', async () => clearInterval(pruneTimer));
 
   await app.register(errorHandlerPlugin);
   await app.register(securityPlugin, { config });
@@ -214,6 +241,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(authRoutes, { auth, users });
   await app.register(keysRoutes, { keyRing, issuer: config.jwt.issuer, publicUrl: config.publicUrl });
   await app.register(usersRoutes, { users });
+  await app.register(sessionsRoutes, { sessions: createSessionsService(database.db) });
+  await app.register(eventsRoutes, { events });
   await app.register(booksRoutes, { books: createBooksService(database.db) });
   await app.register(bucketlistsRoutes, { bucketlists: createBucketlistsService(database.db) });
   if (config.accountPagesEnabled) await app.register(accountPagesRoutes);

@@ -377,7 +377,9 @@ async function setRole(args: string[]): Promise<number> {
         'check the address, or create the user with `gatehouse user create --email E` (is DATABASE_URL the right database?)',
       );
     // The operator acts as an admin, so the LAST_ADMIN rule still applies.
-    const updated = await createUsersService(database.db).updateUser({ id: 'cli', role: 'admin', sessionId: 'cli' }, user.id, { role });
+    const updated = await createUsersService(database.db).updateUser({ id: 'cli', role: 'admin', sessionId: 'cli', authTime: 0 }, user.id, {
+      role,
+    });
     process.stdout.write(`${updated.email} is now ${updated.role}\n`);
     return 0;
   });

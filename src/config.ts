@@ -57,6 +57,10 @@ export interface Config {
     /** Refused refresh tokens per client IP per window. */
     readonly refreshFailuresPerIp: number;
   };
+  /** Sensitive changes need a sign-in (or reauthentication) at most this old (RFC 9470). */
+  readonly reauthMaxAgeSeconds: number;
+  /** Security events older than this are pruned. */
+  readonly eventsRetentionSeconds: number;
   readonly docsEnabled: boolean;
   /** ACCOUNT_PAGES_ENABLED: Gatehouse serves the pages mails link to (/verify-email, /reset-password). */
   readonly accountPagesEnabled: boolean;
@@ -260,6 +264,8 @@ export function loadConfig(env: Env = readEnvironment()): Config {
       registerPerIp: int('REGISTER_MAX_PER_IP', 20, 0, 1_000_000),
       refreshFailuresPerIp: int('REFRESH_MAX_FAILURES_PER_IP', 100, 0, 1_000_000),
     },
+    reauthMaxAgeSeconds: duration('REAUTH_MAX_AGE', '10m'),
+    eventsRetentionSeconds: duration('EVENTS_RETENTION', '90d'),
     docsEnabled: bool('DOCS_ENABLED', true),
     accountPagesEnabled: bool('ACCOUNT_PAGES_ENABLED', true),
     diagnostics: bool('GATEHOUSE_DIAGNOSTICS', false),

@@ -6,6 +6,7 @@ export const ERROR_CODES = {
   TOKEN_INVALID: { status: 401, title: 'Token invalid' },
   TOKEN_EXPIRED: { status: 401, title: 'Token expired' },
   INVALID_CREDENTIALS: { status: 401, title: 'Invalid credentials' },
+  REAUTHENTICATION_REQUIRED: { status: 401, title: 'Reauthentication required' },
   FORBIDDEN: { status: 403, title: 'Forbidden' },
   EMAIL_NOT_VERIFIED: { status: 403, title: 'Email not verified' },
   NOT_FOUND: { status: 404, title: 'Not found' },

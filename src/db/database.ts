@@ -29,6 +29,13 @@ export interface SessionsTable {
   expires_at: string;
   revoked_at: string | null;
   revoked_reason: string | null;
+  /** The last sign-in or refresh of this session, and the client seen then. */
+  last_used_at: string;
+  ip: string | null;
+  user_agent: string | null;
+  /** When this session last proved a credential (RFC 9470 `auth_time`), and how (RFC 8176 `amr`, JSON array). */
+  auth_time: string;
+  amr: string;
 }
 
 export interface RefreshTokensTable {
@@ -98,7 +105,21 @@ export interface SigningKeysTable {
   created_at: string;
 }
 
+/** One security event: what happened to an account, never a secret. `data` is a small JSON object. */
+export interface SecurityEventsTable {
+  id: string;
+  type: string;
+  created_at: string;
+  user_id: string | null;
+  actor_id: string | null;
+  session_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  data: string;
+}
+
 export interface DB {
+  security_events: SecurityEventsTable;
   users: UsersTable;
   sessions: SessionsTable;
   refresh_tokens: RefreshTokensTable;

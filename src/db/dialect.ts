@@ -1,5 +1,5 @@
 import { PostgresAdapter, sql } from 'kysely';
-import type { Executor } from '../modules/users/users.repository.js';
+import type { Executor } from './executor.js';
 
 /** True when the query executor talks to PostgreSQL; for the few places where SQL must differ. */
 export function isPostgres(db: Executor): boolean {

@@ -1,6 +1,6 @@
 import type { Compilable, CompiledQuery } from 'kysely';
-import type { Executor } from '../modules/users/users.repository.js';
 import { sqliteReadsOf } from './create-db.js';
+import type { Executor } from './executor.js';
 import type { DirectRead, SqliteReads } from './sqlite-reads.js';
 
 type Slot = { arg: number } | { value: unknown };

@@ -16,6 +16,17 @@ export interface AccessTokenClaims {
   jti: string;
   iat: number;
   exp: number;
+  /** RFC 9470: when the session last proved a credential (seconds); 0 when the token lacks it (stale). */
+  auth_time: number;
+  /** RFC 8176 methods of that proof, e.g. ["pwd"]. */
+  amr: string[];
+}
+
+/** What a session proved, and when: carried into every access token of the session. */
+export interface Authentication {
+  /** Seconds since the epoch. */
+  authTime: number;
+  amr: string[];
 }
 
 /** RFC 9068 media type for JWT access tokens; checked so an ID token or other JWT is refused. */
@@ -47,7 +58,7 @@ function isCanonicalBase64url(segment: string): boolean {
 
 export interface AccessTokenService {
   readonly ttlSeconds: number;
-  sign(subject: { userId: string; sessionId: string }): string;
+  sign(subject: { userId: string; sessionId: string } & Authentication): string;
   verify(token: string): Promise<AccessTokenClaims>;
 }
 
@@ -127,8 +138,8 @@ export function createAccessTokenService(options: AccessTokenOptions, keys: KeyR
 
   return {
     ttlSeconds: options.ttlSeconds,
-    sign({ userId, sessionId }) {
-      return signerFor(keys.current())({ sub: userId, sid: sessionId, jti: newId() });
+    sign({ userId, sessionId, authTime, amr }) {
+      return signerFor(keys.current())({ sub: userId, sid: sessionId, jti: newId(), auth_time: authTime, amr });
     },
     async verify(token) {
       const match = token.length > MAX_ACCESS_TOKEN_LENGTH ? null : JWS_COMPACT.exec(token);
@@ -167,7 +178,10 @@ export function createAccessTokenService(options: AccessTokenOptions, keys: KeyR
         // anyway, but a huge exp is a forgery marker: refuse it outright.
         throw invalid('The access token claims are invalid.');
       }
-      return { sub, sid, jti, iat, exp };
+      // Tokens from before step-up existed lack these: they count as a stale sign-in.
+      const authTime = typeof payload.auth_time === 'number' && Number.isFinite(payload.auth_time) ? payload.auth_time : 0;
+      const amr = Array.isArray(payload.amr) ? payload.amr.filter((m): m is string => typeof m === 'string') : [];
+      return { sub, sid, jti, iat, exp, auth_time: authTime, amr };
     },
   };
 }

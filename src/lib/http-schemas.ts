@@ -77,6 +77,10 @@ const PROBLEM_EXAMPLES: Record<ErrorCode, { when: string; detail: string; errors
     when: 'no `Authorization: Bearer` token',
     detail: 'This route needs an Authorization: Bearer <access_token> header.',
   },
+  REAUTHENTICATION_REQUIRED: {
+    when: 'a sensitive change, and the sign-in behind the token is older than REAUTH_MAX_AGE',
+    detail: 'This change needs a recent sign-in: confirm your password with POST /auth/reauthenticate, then retry.',
+  },
   TOKEN_INVALID: {
     when: 'bad format, signature, algorithm or claims; revoked session; deleted or disabled user',
     detail: 'The access token is no longer valid.',

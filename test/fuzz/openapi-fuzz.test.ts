@@ -112,6 +112,11 @@ async function mintAccessToken(name: PrincipalName): Promise<string> {
       revoked_at: null,
       revoked_reason: null,
       credential_version: 0,
+      last_used_at: iso,
+      ip: null,
+      user_agent: null,
+      auth_time: iso,
+      amr: '["pwd"]',
     })
     .execute();
   const claims = {
@@ -141,6 +146,11 @@ async function mintRefreshToken(): Promise<string> {
       revoked_at: null,
       revoked_reason: null,
       credential_version: 0,
+      last_used_at: iso,
+      ip: null,
+      user_agent: null,
+      auth_time: iso,
+      amr: '["pwd"]',
     })
     .execute();
   await ctx.db

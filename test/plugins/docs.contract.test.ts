@@ -142,6 +142,13 @@ function genericScenario(c: Case): Scenario | undefined {
 
 const mailedToken = (to: string, path: 'reset-password' | 'verify-email') => tokenFromOutbox(ctx.config.mail.outboxDir, to, path);
 
+/** The user's token re-signed with an auth_time older than REAUTH_MAX_AGE (everything else valid). */
+function staleToken(user: SignedIn): string {
+  const { header, payload } = decodeToken(user.accessToken);
+  const longAgo = Math.floor(Date.now() / 1000) - ctx.config.reauthMaxAgeSeconds - 60;
+  return forgeToken(header, { ...payload, auth_time: longAgo }, ctx.config.jwt.secret);
+}
+
 /** Repeats a request until it answers 429 (a limit of a few attempts), at most 40 times. */
 async function untilThrottled(request: () => Promise<LightMyRequestResponse>): Promise<LightMyRequestResponse> {
   let res = await request();
@@ -260,6 +267,31 @@ const specificScenarios: Record<string, Scenario> = {
   },
   'DELETE /users/{id} 403 FORBIDDEN': () => send('DELETE', `/users/${f.bob.id}`, { as: f.alice }),
   'DELETE /users/{id} 409 LAST_ADMIN': () => send('DELETE', `/users/${f.admin.id}`, { as: f.admin }),
+
+  'POST /auth/reauthenticate 401 INVALID_CREDENTIALS': async () =>
+    send('POST', '/auth/reauthenticate', { as: await signUp(ctx.app), json: { password: 'not the password at all' } }),
+  'POST /auth/reauthenticate 429 RATE_LIMITED': async () => {
+    const user = await signUp(ctx.app);
+    return untilThrottled(() => send('POST', '/auth/reauthenticate', { as: user, json: { password: 'not the password at all' } }));
+  },
+  // A token whose sign-in is older than REAUTH_MAX_AGE, signed with the real key.
+  'PATCH /users/{id} 401 REAUTHENTICATION_REQUIRED': async () =>
+    send('PATCH', `/users/${f.alice.id}`, { authorization: `Bearer ${staleToken(f.alice)}`, json: { email: uniqueEmail('moved') } }),
+  'DELETE /users/{id} 401 REAUTHENTICATION_REQUIRED': async () =>
+    send('DELETE', `/users/${f.alice.id}`, { authorization: `Bearer ${staleToken(f.alice)}` }),
+  'DELETE /auth/sessions/{id} 204': async () => {
+    const other = await logIn(ctx.app, f.alice.email, STRONG_PASSWORD);
+    return send('DELETE', `/auth/sessions/${decodeToken(other.accessToken).payload.sid}`, { as: f.alice });
+  },
+  'DELETE /auth/sessions/{id} 404 NOT_FOUND': () => send('DELETE', `/auth/sessions/${MISSING_ID}`, { as: f.alice }),
+  'GET /users/{id}/sessions 200': () => send('GET', `/users/${f.alice.id}/sessions`, { as: f.admin }),
+  'GET /users/{id}/sessions 403 FORBIDDEN': () => send('GET', `/users/${f.bob.id}/sessions`, { as: f.alice }),
+  'GET /users/{id}/sessions 404 NOT_FOUND': () => send('GET', `/users/${MISSING_ID}/sessions`, { as: f.admin }),
+  'DELETE /users/{id}/sessions 204': async () => send('DELETE', `/users/${(await signUp(ctx.app)).id}/sessions`, { as: f.admin }),
+  'DELETE /users/{id}/sessions 403 FORBIDDEN': () => send('DELETE', `/users/${f.bob.id}/sessions`, { as: f.alice }),
+  'DELETE /users/{id}/sessions 404 NOT_FOUND': () => send('DELETE', `/users/${MISSING_ID}/sessions`, { as: f.admin }),
+  'GET /admin/events 200': () => send('GET', '/admin/events?type=login.succeeded&limit=2', { as: f.admin }),
+  'GET /admin/events 403 FORBIDDEN': () => send('GET', '/admin/events', { as: f.alice }),
 
   'POST /books 409 ISBN_TAKEN': () =>
     send('POST', '/books', { as: f.alice, json: { title: 'Again', author: 'Someone', isbn: f.book.isbn } }),

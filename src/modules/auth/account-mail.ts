@@ -1,8 +1,8 @@
+import type { Executor } from '../../db/executor.js';
 import { isoAfter, nowIso } from '../../lib/ids.js';
 import type { Mail, Mailer } from '../../lib/mailer.js';
 import { generateOpaqueToken, hashOpaqueToken } from '../../lib/opaque-tokens.js';
 import { escapeHtml } from '../../lib/page-shell.js';
-import type { Executor } from '../users/users.repository.js';
 import { insertAccountToken } from './auth.repository.js';
 
 export interface AccountMailDeps {

@@ -1,8 +1,9 @@
 import { sql } from 'kysely';
 import type { AccountTokenPurpose, AccountTokensTable, RefreshTokensTable, SessionsTable } from '../../db/database.js';
 import { isForeignKeyViolation } from '../../db/errors.js';
+import type { Executor } from '../../db/executor.js';
 import { preparedQuery } from '../../db/prepared-query.js';
-import type { Executor, UserRow } from '../users/users.repository.js';
+import type { UserRow } from '../users/users.repository.js';
 
 export type SessionRow = SessionsTable;
 
@@ -23,7 +24,7 @@ export async function insertSessionForCredential(
   try {
     const result = await db
       .insertInto('sessions')
-      .columns(['id', 'user_id', 'credential_version', 'created_at', 'expires_at'])
+      .columns(['id', 'user_id', 'credential_version', 'created_at', 'expires_at', 'last_used_at', 'ip', 'user_agent', 'auth_time', 'amr'])
       .expression((eb) =>
         eb
           .selectFrom('users')
@@ -34,6 +35,11 @@ export async function insertSessionForCredential(
             'users.credential_version',
             sql<string>`cast(${session.created_at} as text)`.as('created_at'),
             sql<string>`cast(${session.expires_at} as text)`.as('expires_at'),
+            sql<string>`cast(${session.last_used_at} as text)`.as('last_used_at'),
+            sql<string | null>`cast(${session.ip} as text)`.as('ip'),
+            sql<string | null>`cast(${session.user_agent} as text)`.as('user_agent'),
+            sql<string>`cast(${session.auth_time} as text)`.as('auth_time'),
+            sql<string>`cast(${session.amr} as text)`.as('amr'),
           ])
           .where('users.id', '=', session.user_id)
           .where('users.credential_version', '=', credentialVersion)
@@ -96,6 +102,8 @@ export function findRefreshToken(db: Executor, tokenHash: string) {
       'sessions.user_id',
       'sessions.revoked_at',
       'sessions.credential_version',
+      'sessions.auth_time',
+      'sessions.amr',
       'users.credential_version as user_credential_version',
     ])
     .where('refresh_tokens.token_hash', '=', tokenHash)
@@ -116,10 +124,56 @@ export async function claimRefreshToken(db: Executor, tokenHash: string, now: st
   return result.numUpdatedRows === 1n;
 }
 
-/** Adds the successor refresh token and moves the session's expiry with it. */
-export async function addRefreshToken(db: Executor, token: RefreshTokensTable): Promise<void> {
+/**
+ * Adds the successor refresh token and moves the session's expiry with it; records when and
+ * from where the session was last used (sessions are written on refresh only, never on reads).
+ */
+export async function addRefreshToken(
+  db: Executor,
+  token: RefreshTokensTable,
+  seen: Pick<SessionRow, 'last_used_at' | 'ip' | 'user_agent'>,
+): Promise<void> {
   await db.insertInto('refresh_tokens').values(token).execute();
-  await db.updateTable('sessions').set({ expires_at: token.expires_at }).where('id', '=', token.session_id).execute();
+  await db
+    .updateTable('sessions')
+    .set({ expires_at: token.expires_at, ...seen })
+    .where('id', '=', token.session_id)
+    .execute();
+}
+
+/**
+ * A fresh proof for a live session of the user's current credential (step-up): false when the
+ * session ended or the credential changed meanwhile.
+ */
+export async function renewSessionAuthentication(
+  db: Executor,
+  input: {
+    sessionId: string;
+    userId: string;
+    credentialVersion: number;
+    now: string;
+    amr: string;
+    client: { ip: string; userAgent: string | null };
+  },
+): Promise<boolean> {
+  const result = await db
+    .updateTable('sessions')
+    .set({ auth_time: input.now, amr: input.amr, last_used_at: input.now, ip: input.client.ip, user_agent: input.client.userAgent })
+    .where('id', '=', input.sessionId)
+    .where('user_id', '=', input.userId)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', input.now)
+    .where('credential_version', '=', input.credentialVersion)
+    .where('credential_version', '=', (eb) =>
+      eb.selectFrom('users').select('users.credential_version').where('users.id', '=', input.userId),
+    )
+    .executeTakeFirst();
+  return result.numUpdatedRows === 1n;
+}
+
+/** Removes a session's unused refresh tokens: superseded, not stolen, so no reuse alarm for them. */
+export async function retireSessionRefreshTokens(db: Executor, sessionId: string): Promise<void> {
+  await db.deleteFrom('refresh_tokens').where('session_id', '=', sessionId).where('used_at', 'is', null).execute();
 }
 
 /** Revokes one session (idempotent). */
@@ -132,21 +186,22 @@ export async function revokeSession(db: Executor, sessionId: string, reason: str
     .execute();
 }
 
-/** Revokes every live session of a user, optionally keeping one (the caller's). */
+/** Revokes every live session of a user, optionally keeping one (the caller's); returns how many ended. */
 export async function revokeUserSessions(
   db: Executor,
   userId: string,
   reason: string,
   now: string,
   exceptSessionId?: string,
-): Promise<void> {
+): Promise<number> {
   let query = db
     .updateTable('sessions')
     .set({ revoked_at: now, revoked_reason: reason })
     .where('user_id', '=', userId)
     .where('revoked_at', 'is', null);
   if (exceptSessionId) query = query.where('id', '!=', exceptSessionId);
-  await query.execute();
+  const result = await query.executeTakeFirst();
+  return Number(result.numUpdatedRows);
 }
 
 /** Stores a single-use account token (verification or reset) for a known user. */

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { clientInfo } from '../../lib/client-info.js';
 import { BODY_PROBLEMS, created, noContent, problems, TOKEN_PROBLEMS } from '../../lib/http-schemas.js';
 import { normalizeBodyFields } from '../../lib/normalize-body.js';
 import { UserSchema } from '../users/users.schemas.js';
@@ -9,6 +10,7 @@ import {
   ChangePasswordBody,
   ForgotPasswordBody,
   LoginBody,
+  ReauthenticateBody,
   RefreshBody,
   RegisterBody,
   RegisterResponse,
@@ -47,7 +49,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; users: U
       },
     },
     async (request, reply) => {
-      const outcome = await auth.register(request.body, request.ip);
+      const outcome = await auth.register(request.body, clientInfo(request));
       if (!outcome.created) return reply.code(202).send({ status: 'verification_sent' as const });
       return reply.code(201).header('location', `/users/${outcome.user.id}`).send({ user: outcome.user });
     },
@@ -74,7 +76,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; users: U
         },
       },
     },
-    async (request) => auth.login({ ...request.body, ip: request.ip }),
+    async (request) => auth.login(request.body, clientInfo(request)),
   );
 
   app.post(
@@ -103,7 +105,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; users: U
         },
       },
     },
-    async (request) => auth.refresh(request.body.refresh_token, request.ip),
+    async (request) => auth.refresh(request.body.refresh_token, clientInfo(request)),
   );
 
   app.post(
@@ -128,7 +130,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; users: U
       },
     },
     async (request, reply) => {
-      await auth.forgotPassword({ email: request.body.email, ip: request.ip });
+      await auth.forgotPassword({ email: request.body.email }, clientInfo(request));
       return reply.code(202).send({ message: FORGOT_PASSWORD_ACCEPTED });
     },
   );
@@ -160,7 +162,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; users: U
       },
     },
     async (request, reply) => {
-      await auth.resetPassword({ ...request.body, ip: request.ip });
+      await auth.resetPassword(request.body, clientInfo(request));
       return reply.code(204).send(null);
     },
   );
@@ -181,7 +183,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; users: U
       },
     },
     async (request, reply) => {
-      await auth.verifyEmail({ token: request.body.token, ip: request.ip });
+      await auth.verifyEmail({ token: request.body.token }, clientInfo(request));
       return reply.code(204).send(null);
     },
   );
@@ -202,7 +204,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; users: U
         },
       },
       async (request, reply) => {
-        await auth.logout(request.user);
+        await auth.logout(request.user, clientInfo(request));
         return reply.code(204).send(null);
       },
     );
@@ -219,7 +221,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; users: U
         },
       },
       async (request, reply) => {
-        await auth.logoutAll(request.user);
+        await auth.logoutAll(request.user, clientInfo(request));
         return reply.code(204).send(null);
       },
     );
@@ -285,9 +287,33 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; users: U
         },
       },
       async (request, reply) => {
-        await auth.changePassword(request.user, request.body, request.ip);
+        await auth.changePassword(request.user, request.body, clientInfo(request));
         return reply.code(204).send(null);
       },
+    );
+
+    authed.post(
+      '/auth/reauthenticate',
+      {
+        schema: {
+          tags,
+          summary: 'Confirm your password again (step-up)',
+          description:
+            'For a route that answered 401 REAUTHENTICATION_REQUIRED: the same session gets a fresh `auth_time`, and new tokens; ' +
+            'the old refresh token is dead. Wrong password: 401 INVALID_CREDENTIALS, throttled like sign-in.',
+          security: bearer,
+          body: ReauthenticateBody,
+          response: {
+            200: Type.Ref(TokenResponseSchema, { description: 'New tokens for the same session, with a fresh auth_time' }),
+            ...problems(...BODY_PROBLEMS, ...TOKEN_PROBLEMS, 'INVALID_CREDENTIALS', {
+              code: 'RATE_LIMITED',
+              detail: 'Too many failed sign-in attempts; try again later.',
+              when: 'too many wrong passwords for this account or client IP',
+            }),
+          },
+        },
+      },
+      async (request) => auth.reauthenticate(request.user, request.body, clientInfo(request)),
     );
   });
 };

@@ -81,6 +81,12 @@ export const TokenResponseSchema = Type.Object(
   { $id: 'TokenResponse' },
 );
 
+export const ReauthenticateBody = Type.Object(
+  { password: AnyPasswordSchema },
+  { additionalProperties: false, examples: [{ password: 'correct horse battery staple' }] },
+);
+export type ReauthenticateBody = Static<typeof ReauthenticateBody>;
+
 export const RegisterResponse = Type.Object({ user: Type.Ref(UserSchema) }, { description: 'The new account' });
 
 export const VerificationSentResponse = Type.Object(

@@ -2,11 +2,13 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../../db/database.js';
 import { skipCommitFlush } from '../../db/dialect.js';
 import { AppError } from '../../errors.js';
-import type { AccessTokenService } from '../../lib/access-tokens.js';
+import type { AccessTokenService, Authentication } from '../../lib/access-tokens.js';
+import type { ClientInfo } from '../../lib/client-info.js';
 import { isoAfter, newId, nowIso } from '../../lib/ids.js';
 import { generateOpaqueToken, hashOpaqueToken, isOpaqueTokenShape } from '../../lib/opaque-tokens.js';
 import { burnPasswordVerification, hashPassword, verifyPassword } from '../../lib/passwords.js';
 import type { Limit, RateLimiter, Reservation } from '../../lib/rate-limiter.js';
+import { recordEvent } from '../events/events.repository.js';
 import { bumpCredentialVersion, findUserByEmail, findUserById, updateUser } from '../users/users.repository.js';
 import type { User } from '../users/users.schemas.js';
 import { type Actor, checkNewPassword, toUser, type UsersService } from '../users/users.service.js';
@@ -28,6 +30,8 @@ export interface AuthServiceDeps {
   refreshTokenTtlSeconds: number;
   accountMail: AccountMail;
   account: { requireVerifiedEmail: boolean; maxMailsPerAddress: number; maxAttemptsPerIp: number };
+  /** Writes a record that must not delay the answer (a failed sign-in); errors are logged there. */
+  background(task: () => Promise<unknown>): void;
 }
 
 export interface TokenResponse {
@@ -59,7 +63,7 @@ export const FORGOT_PASSWORD_ACCEPTED = 'If an account uses that address, a link
 
 /** Sign-up, sign-in, session lifecycle and the per-request token check. */
 export function createAuthService(deps: AuthServiceDeps) {
-  const { db, accessTokens, users, limiter, limits, refreshTokenTtlSeconds, accountMail, account } = deps;
+  const { db, accessTokens, users, limiter, limits, refreshTokenTtlSeconds, accountMail, account, background } = deps;
   // The keys of every limit. Sign-in and the current-password check share theirs: a stolen
   // access token must not give a second, separate budget of password guesses.
   const loginLimits = (email: string, ip: string): Limit[] => [
@@ -82,11 +86,11 @@ export function createAuthService(deps: AuthServiceDeps) {
    */
   async function register(
     input: { email: string; password: string; name?: string | null },
-    ip: string,
+    client: ClientInfo,
   ): Promise<{ created: true; user: User } | { created: false }> {
     await reserveOrThrow(
       limiter,
-      [{ key: `register:ip:${ip}`, max: limits.registerPerIp }],
+      [{ key: `register:ip:${client.ip}`, max: limits.registerPerIp }],
       'Too many sign-ups from this client; try again later.',
     );
     if (!account.requireVerifiedEmail) return { created: true, user: await users.createUser(input) };
@@ -95,9 +99,14 @@ export function createAuthService(deps: AuthServiceDeps) {
     return { created: false };
   }
 
-  function issueTokens(userRow: Parameters<typeof toUser>[0], sessionId: string, refreshToken: string): TokenResponse {
+  function issueTokens(
+    userRow: Parameters<typeof toUser>[0],
+    sessionId: string,
+    refreshToken: string,
+    auth: Authentication,
+  ): TokenResponse {
     return {
-      access_token: accessTokens.sign({ userId: userRow.id, sessionId }),
+      access_token: accessTokens.sign({ userId: userRow.id, sessionId, ...auth }),
       token_type: 'Bearer',
       expires_in: accessTokens.ttlSeconds,
       refresh_token: refreshToken,
@@ -110,14 +119,21 @@ export function createAuthService(deps: AuthServiceDeps) {
    * Unknown email, wrong password and disabled account all give the same answer after the same
    * Argon2 work, so the response reveals nothing about which accounts exist.
    */
-  async function login(input: { email: string; password: string; ip: string }): Promise<TokenResponse> {
+  async function login(input: { email: string; password: string }, client: ClientInfo): Promise<TokenResponse> {
     // Counted before the check: however many requests arrive at once, at most the limit of
     // them reach Argon2; a success gives its own attempt back, failures keep theirs.
-    const attempt = await reserveOrThrow(limiter, loginLimits(input.email, input.ip), LOGIN_LIMITED);
+    const reservation = await limiter.reserve(loginLimits(input.email, client.ip));
+    if (!reservation.allowed) {
+      recordThrottled(input.email, client);
+      throw rateLimited(LOGIN_LIMITED, reservation);
+    }
     const user = await findUserByEmail(db, input.email);
     const ok = user ? await verifyPassword(user.password_hash, input.password) : await burnPasswordVerification(input.password);
-    if (!user || !ok || user.disabled === 1) throw invalidCredentials();
-    await attempt.release();
+    if (!user || !ok || user.disabled === 1) {
+      if (user) recordFailure(user.id, client, !ok ? 'password' : 'disabled');
+      throw invalidCredentials();
+    }
+    await reservation.release();
     if (account.requireVerifiedEmail && user.email_verified !== 1) {
       // The password was right, so this is the owner: mail a fresh link (the first may have
       // expired), unless this address was mailed enough already. The answer is the same either way.
@@ -125,33 +141,65 @@ export function createAuthService(deps: AuthServiceDeps) {
       throw new AppError('EMAIL_NOT_VERIFIED', 'Verify your email address before signing in: follow the link mailed to you.');
     }
     const now = nowIso();
+    const auth: Authentication = { authTime: Math.floor(Date.parse(now) / 1000), amr: ['pwd'] };
     const sessionId = newId();
     const refreshToken = generateOpaqueToken();
     const expiresAt = isoAfter(now, refreshTokenTtlSeconds);
-    const created = await db
-      .transaction()
-      .execute((trx) =>
-        repo.insertSessionForCredential(
-          trx,
-          { id: sessionId, user_id: user.id, created_at: now, expires_at: expiresAt },
-          { token_hash: hashOpaqueToken(refreshToken), session_id: sessionId, created_at: now, expires_at: expiresAt, used_at: null },
-          user.credential_version,
-        ),
+    const created = await db.transaction().execute(async (trx) => {
+      const inserted = await repo.insertSessionForCredential(
+        trx,
+        {
+          id: sessionId,
+          user_id: user.id,
+          created_at: now,
+          expires_at: expiresAt,
+          last_used_at: now,
+          ip: client.ip,
+          user_agent: client.userAgent,
+          auth_time: now,
+          amr: JSON.stringify(auth.amr),
+        },
+        { token_hash: hashOpaqueToken(refreshToken), session_id: sessionId, created_at: now, expires_at: expiresAt, used_at: null },
+        user.credential_version,
       );
+      if (inserted) await recordEvent(trx, { type: 'login.succeeded', userId: user.id, sessionId, client, data: { amr: 'pwd' } });
+      return inserted;
+    });
     // The password (or the account) changed while it was being checked: what was verified is
     // no longer the credential, so this is a failed sign-in.
     if (!created) throw invalidCredentials();
-    return issueTokens(user, sessionId, refreshToken);
+    return issueTokens(user, sessionId, refreshToken, auth);
+  }
+
+  /**
+   * A failed sign-in of an existing account. Written in the background: awaiting it would make a
+   * wrong password slower than an unknown email (which has no account to record it for). The
+   * throttle bounds how many there are: at most the per-email limit per account and window.
+   */
+  function recordFailure(userId: string, client: ClientInfo, reason: 'password' | 'disabled'): void {
+    background(() => recordEvent(db, { type: 'login.failed', userId, client, data: { reason } }));
+  }
+
+  /**
+   * A refused sign-in, recorded once per email and window (a flood of 429s writes one row) and
+   * only for an existing account. In the background, for the same timing reason.
+   */
+  function recordThrottled(email: string, client: ClientInfo): void {
+    background(async () => {
+      if (!(await limiter.reserve([{ key: `event:throttled:${email}`, max: 1 }])).allowed) return;
+      const user = await findUserByEmail(db, email);
+      if (user) await recordEvent(db, { type: 'login.throttled', userId: user.id, client, data: {} });
+    });
   }
 
   /**
    * Rotates a refresh token. The old one is claimed with a conditional UPDATE; if it was already
    * used (a replay, or a stolen copy racing the owner) the whole session is revoked.
    */
-  async function refresh(refreshToken: string, ip: string): Promise<TokenResponse> {
+  async function refresh(refreshToken: string, client: ClientInfo): Promise<TokenResponse> {
     const attempt = await reserveOrThrow(
       limiter,
-      [{ key: `refresh:ip:${ip}`, max: limits.refreshFailuresPerIp }],
+      [{ key: `refresh:ip:${client.ip}`, max: limits.refreshFailuresPerIp }],
       'Too many invalid refresh tokens from this client; try again later.',
     );
     if (!isOpaqueTokenShape(refreshToken)) throw invalidRefresh();
@@ -165,31 +213,92 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (found.credential_version !== found.user_credential_version) return { kind: 'invalid' as const };
       if (found.used_at !== null || !(await repo.claimRefreshToken(trx, tokenHash, now))) {
         await repo.revokeSession(trx, found.session_id, 'refresh_token_reuse', now);
+        await recordEvent(trx, {
+          type: 'refresh.reuse_detected',
+          userId: found.user_id,
+          sessionId: found.session_id,
+          client,
+          data: { reason: 'a used refresh token was presented again; the session was ended' },
+        });
         return { kind: 'reused' as const };
       }
       const user = await findUserById(trx, found.user_id);
       if (!user || user.disabled === 1) return { kind: 'invalid' as const };
       const next = generateOpaqueToken();
-      await repo.addRefreshToken(trx, {
-        token_hash: hashOpaqueToken(next),
-        session_id: found.session_id,
-        created_at: now,
-        expires_at: isoAfter(now, refreshTokenTtlSeconds),
-        used_at: null,
-      });
-      return { kind: 'ok' as const, user, sessionId: found.session_id, next };
+      await repo.addRefreshToken(
+        trx,
+        {
+          token_hash: hashOpaqueToken(next),
+          session_id: found.session_id,
+          created_at: now,
+          expires_at: isoAfter(now, refreshTokenTtlSeconds),
+          used_at: null,
+        },
+        { last_used_at: now, ip: client.ip, user_agent: client.userAgent },
+      );
+      // A refresh keeps the session's proof: auth_time and amr come from the sign-in, not from now.
+      const auth: Authentication = { authTime: Math.floor(Date.parse(found.auth_time) / 1000), amr: parseAmr(found.amr) };
+      return { kind: 'ok' as const, user, sessionId: found.session_id, next, auth };
     });
     if (outcome.kind !== 'ok') throw invalidRefresh();
     await attempt.release();
-    return issueTokens(outcome.user, outcome.sessionId, outcome.next);
+    return issueTokens(outcome.user, outcome.sessionId, outcome.next, outcome.auth);
   }
 
-  async function logout(actor: Actor): Promise<void> {
-    await repo.revokeSession(db, actor.sessionId, 'logout', nowIso());
+  async function logout(actor: Actor, client: ClientInfo): Promise<void> {
+    await db.transaction().execute(async (trx) => {
+      await repo.revokeSession(trx, actor.sessionId, 'logout', nowIso());
+      await recordEvent(trx, { type: 'logout', userId: actor.id, sessionId: actor.sessionId, client, data: { scope: 'this' } });
+    });
   }
 
-  async function logoutAll(actor: Actor): Promise<void> {
-    await repo.revokeUserSessions(db, actor.id, 'logout_all', nowIso());
+  async function logoutAll(actor: Actor, client: ClientInfo): Promise<void> {
+    await db.transaction().execute(async (trx) => {
+      const count = await repo.revokeUserSessions(trx, actor.id, 'logout_all', nowIso());
+      await recordEvent(trx, { type: 'logout', userId: actor.id, sessionId: actor.sessionId, client, data: { scope: 'all', count } });
+    });
+  }
+
+  /**
+   * Proves the password again for the current session (RFC 9470 step-up): the same session gets
+   * a fresh auth_time, its outstanding refresh tokens die and a new pair is issued. Throttled with
+   * the sign-in counters.
+   */
+  async function reauthenticate(actor: Actor, input: { password: string }, client: ClientInfo): Promise<TokenResponse> {
+    const user = await findUserById(db, actor.id);
+    if (!user) throw invalidToken();
+    const attempt = await reserveOrThrow(limiter, loginLimits(user.email, client.ip), LOGIN_LIMITED);
+    if (!(await verifyPassword(user.password_hash, input.password))) {
+      recordFailure(user.id, client, 'password');
+      throw invalidCredentials();
+    }
+    await attempt.release();
+    const now = nowIso();
+    const auth: Authentication = { authTime: Math.floor(Date.parse(now) / 1000), amr: ['pwd'] };
+    const refreshToken = generateOpaqueToken();
+    const expiresAt = isoAfter(now, refreshTokenTtlSeconds);
+    const renewed = await db.transaction().execute(async (trx) => {
+      const ok = await repo.renewSessionAuthentication(trx, {
+        sessionId: actor.sessionId,
+        userId: user.id,
+        credentialVersion: user.credential_version,
+        now,
+        amr: JSON.stringify(auth.amr),
+        client,
+      });
+      if (!ok) return false;
+      await repo.retireSessionRefreshTokens(trx, actor.sessionId);
+      await repo.addRefreshToken(
+        trx,
+        { token_hash: hashOpaqueToken(refreshToken), session_id: actor.sessionId, created_at: now, expires_at: expiresAt, used_at: null },
+        { last_used_at: now, ip: client.ip, user_agent: client.userAgent },
+      );
+      await recordEvent(trx, { type: 'reauthenticated', userId: user.id, sessionId: actor.sessionId, client, data: { amr: 'pwd' } });
+      return true;
+    });
+    // The session ended, or the password changed, while the password was being checked.
+    if (!renewed) throw invalidToken();
+    return issueTokens(user, actor.sessionId, refreshToken, auth);
   }
 
   /**
@@ -197,12 +306,17 @@ export function createAuthService(deps: AuthServiceDeps) {
    * conditional on the credential version the current password was checked against, so of two
    * racing changes (or a change racing a reset) only the first applies.
    */
-  async function changePassword(actor: Actor, input: { current_password: string; new_password: string }, ip: string): Promise<void> {
+  async function changePassword(
+    actor: Actor,
+    input: { current_password: string; new_password: string },
+    client: ClientInfo,
+  ): Promise<void> {
     const user = await findUserById(db, actor.id);
     if (!user) throw invalidToken();
     // A stolen access token must not become an oracle for guessing the password.
-    const attempt = await reserveOrThrow(limiter, loginLimits(user.email, ip), 'Too many failed attempts; try again later.');
+    const attempt = await reserveOrThrow(limiter, loginLimits(user.email, client.ip), 'Too many failed attempts; try again later.');
     if (!(await verifyPassword(user.password_hash, input.current_password))) {
+      recordFailure(user.id, client, 'password');
       throw new AppError('INVALID_CREDENTIALS', 'The current password is incorrect.', { status: 403 });
     }
     await attempt.release();
@@ -212,11 +326,18 @@ export function createAuthService(deps: AuthServiceDeps) {
     const changed = await db.transaction().execute(async (trx) => {
       if (!(await bumpCredentialVersion(trx, user.id, user.credential_version))) return false;
       await updateUser(trx, user.id, { password_hash: passwordHash, updated_at: now });
-      await repo.revokeUserSessions(trx, user.id, 'password_changed', now, actor.sessionId);
+      const ended = await repo.revokeUserSessions(trx, user.id, 'password_changed', now, actor.sessionId);
       // The caller's session moves to the new version: the one session that stays.
       await repo.setSessionCredentialVersion(trx, actor.sessionId, user.credential_version + 1);
       // A reset link mailed earlier must not undo the change.
       await repo.retireAccountTokens(trx, user.id, 'password_reset', now);
+      await recordEvent(trx, {
+        type: 'password.changed',
+        userId: user.id,
+        sessionId: actor.sessionId,
+        client,
+        data: { sessions_ended: ended },
+      });
       return true;
     });
     if (!changed) throw new AppError('INVALID_CREDENTIALS', 'The password was changed by another request; try again.', { status: 403 });
@@ -228,8 +349,8 @@ export function createAuthService(deps: AuthServiceDeps) {
    * INSERT … SELECT stores it only for a known account, and the mail is queued, not awaited.
    * Every request counts against the address and the client IP, known or not.
    */
-  async function forgotPassword(input: { email: string; ip: string }): Promise<void> {
-    await reserveOrThrow(limiter, [mailKey(input.email), ipKey(input.ip)], 'Too many password reset requests; try again later.');
+  async function forgotPassword(input: { email: string }, client: ClientInfo): Promise<void> {
+    await reserveOrThrow(limiter, [mailKey(input.email), ipKey(client.ip)], 'Too many password reset requests; try again later.');
     const token = generateOpaqueToken();
     const now = nowIso();
     const stored = await db.transaction().execute(async (trx) => {
@@ -270,8 +391,8 @@ export function createAuthService(deps: AuthServiceDeps) {
    * UPDATE: of two concurrent uses one wins), stores the hash, ends every session and every
    * other reset link, and marks the email verified (the mail reached its owner).
    */
-  async function resetPassword(input: { token: string; new_password: string; ip: string }): Promise<void> {
-    const found = await findUsableAccountToken(input.token, 'password_reset', input.ip);
+  async function resetPassword(input: { token: string; new_password: string }, client: ClientInfo): Promise<void> {
+    const found = await findUsableAccountToken(input.token, 'password_reset', client.ip);
     checkNewPassword(input.new_password, 'new_password', found.email);
     const passwordHash = await hashPassword(input.new_password);
     const claimed = await db.transaction().execute(async (trx) => {
@@ -280,8 +401,9 @@ export function createAuthService(deps: AuthServiceDeps) {
       await updateUser(trx, found.userId, { password_hash: passwordHash, email_verified: 1, updated_at: now });
       // Ends every session, including those of sign-ins still checking the old password.
       await bumpCredentialVersion(trx, found.userId);
-      await repo.revokeUserSessions(trx, found.userId, 'password_reset', now);
+      const ended = await repo.revokeUserSessions(trx, found.userId, 'password_reset', now);
       await repo.retireAccountTokens(trx, found.userId, 'password_reset', now);
+      await recordEvent(trx, { type: 'password.reset', userId: found.userId, client, data: { sessions_ended: ended } });
       return true;
     });
     // Used by a concurrent request a moment ago: as invalid as any used token.
@@ -292,13 +414,14 @@ export function createAuthService(deps: AuthServiceDeps) {
   }
 
   /** Marks the email verified with a mailed token (single use, only for the address it was sent to). */
-  async function verifyEmail(input: { token: string; ip: string }): Promise<void> {
-    const found = await findUsableAccountToken(input.token, 'email_verification', input.ip);
+  async function verifyEmail(input: { token: string }, client: ClientInfo): Promise<void> {
+    const found = await findUsableAccountToken(input.token, 'email_verification', client.ip);
     const claimed = await db.transaction().execute(async (trx) => {
       const now = nowIso();
       if (!(await repo.claimAccountToken(trx, found.tokenHash, 'email_verification', now))) return false;
       await updateUser(trx, found.userId, { email_verified: 1, updated_at: now });
       await repo.retireAccountTokens(trx, found.userId, 'email_verification', now);
+      await recordEvent(trx, { type: 'email.verified', userId: found.userId, client, data: {} });
       return true;
     });
     if (!claimed) throw invalidAccountToken();
@@ -323,7 +446,7 @@ export function createAuthService(deps: AuthServiceDeps) {
     const claims = await accessTokens.verify(token);
     const user = await repo.findLiveSessionUser(db, claims.sid, claims.sub, nowIso());
     if (!user || user.disabled === 1) throw invalidToken();
-    return { id: user.id, role: user.role, email: user.email, sessionId: claims.sid };
+    return { id: user.id, role: user.role, email: user.email, sessionId: claims.sid, authTime: claims.auth_time };
   }
 
   return {
@@ -332,6 +455,7 @@ export function createAuthService(deps: AuthServiceDeps) {
     refresh,
     logout,
     logoutAll,
+    reauthenticate,
     changePassword,
     forgotPassword,
     resetPassword,
@@ -339,6 +463,16 @@ export function createAuthService(deps: AuthServiceDeps) {
     resendVerification,
     authenticate,
   };
+}
+
+/** The session's stored `amr` (a JSON array); anything unreadable counts as no method. */
+function parseAmr(raw: string): string[] {
+  try {
+    const value: unknown = JSON.parse(raw);
+    return Array.isArray(value) ? value.filter((m): m is string => typeof m === 'string') : [];
+  } catch {
+    return [];
+  }
 }
 
 /**

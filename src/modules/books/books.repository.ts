@@ -1,11 +1,11 @@
 import type { Insertable, Updateable } from 'kysely';
 import type { BooksTable } from '../../db/database.js';
 import { isUniqueViolation } from '../../db/errors.js';
+import type { Executor } from '../../db/executor.js';
 import { preparedQuery } from '../../db/prepared-query.js';
 import { afterCursor, containsInsensitive } from '../../db/sql-helpers.js';
 import { UniqueViolation } from '../../errors.js';
 import type { Cursor } from '../../lib/pagination.js';
-import type { Executor } from '../users/users.repository.js';
 
 export type BookRow = BooksTable;
 

@@ -1,8 +1,8 @@
 import type { Insertable, Updateable } from 'kysely';
 import type { BucketlistItemsTable, BucketlistsTable } from '../../db/database.js';
+import type { Executor } from '../../db/executor.js';
 import { afterCursor, containsInsensitive } from '../../db/sql-helpers.js';
 import type { Cursor } from '../../lib/pagination.js';
-import type { Executor } from '../users/users.repository.js';
 
 export type BucketlistRow = BucketlistsTable & { item_count: number | string | bigint };
 export type ItemRow = BucketlistItemsTable;

@@ -1,5 +1,5 @@
 import type { SigningKeysTable } from '../../db/database.js';
-import type { Executor } from '../users/users.repository.js';
+import type { Executor } from '../../db/executor.js';
 
 export type SigningKeyRow = SigningKeysTable;
 

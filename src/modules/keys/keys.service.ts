@@ -15,6 +15,7 @@ import {
   publicPemFromJwk,
   type SigningAlgorithm,
 } from '../../lib/signing-keys.js';
+import { recordEvent } from '../events/events.repository.js';
 import * as repo from './keys.repository.js';
 
 export interface KeyRingLogger {
@@ -163,7 +164,7 @@ class StoredKeyRing implements KeyRing {
   }
 
   async rotate(): Promise<KeyMaterial> {
-    const kid = await this.insertNewKey();
+    const kid = await this.insertNewKey(true);
     await this.reload();
     // Keys past their grace verify nothing any more; keep the table small.
     const now = Date.now();
@@ -195,14 +196,18 @@ class StoredKeyRing implements KeyRing {
     return pem;
   }
 
-  private async insertNewKey(): Promise<string> {
+  /** Stores a new key; a rotation (not the first key) is recorded as an event in the same transaction. */
+  private async insertNewKey(rotation = false): Promise<string> {
     const { privateKeyPem, publicJwk } = generateSigningKeyPair(this.algorithm);
-    await repo.insertSigningKey(this.db, {
-      kid: publicJwk.kid,
-      algorithm: this.algorithm,
-      public_jwk: JSON.stringify(publicJwk),
-      private_key: encryptPrivateKey(privateKeyPem, this.encryptionSecret, publicJwk.kid),
-      created_at: nowIso(),
+    await this.db.transaction().execute(async (trx) => {
+      await repo.insertSigningKey(trx, {
+        kid: publicJwk.kid,
+        algorithm: this.algorithm,
+        public_jwk: JSON.stringify(publicJwk),
+        private_key: encryptPrivateKey(privateKeyPem, this.encryptionSecret, publicJwk.kid),
+        created_at: nowIso(),
+      });
+      if (rotation) await recordEvent(trx, { type: 'keys.rotated', data: { kid: publicJwk.kid, alg: this.algorithm } });
     });
     return publicJwk.kid;
   }

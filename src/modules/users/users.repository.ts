@@ -1,12 +1,12 @@
-import { type Kysely, sql, type Transaction, type Updateable } from 'kysely';
-import type { DB, UsersTable } from '../../db/database.js';
+import { sql, type Updateable } from 'kysely';
+import type { UsersTable } from '../../db/database.js';
 import { isPostgres } from '../../db/dialect.js';
 import { isUniqueViolation } from '../../db/errors.js';
+import type { Executor } from '../../db/executor.js';
 import { afterCursor, containsInsensitive } from '../../db/sql-helpers.js';
 import { UniqueViolation } from '../../errors.js';
 import type { Cursor } from '../../lib/pagination.js';
 
-export type Executor = Kysely<DB> | Transaction<DB>;
 export type UserRow = UsersTable;
 
 /** Finds a user by id. */

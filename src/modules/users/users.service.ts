@@ -1,11 +1,14 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/database.js';
 import { AppError, forbidden, notFound, UniqueViolation, validationFailed } from '../../errors.js';
+import type { ClientInfo } from '../../lib/client-info.js';
 import { newId, nowIso } from '../../lib/ids.js';
 import { DEFAULT_PAGE_SIZE, decodeCursor, type Page, toPage } from '../../lib/pagination.js';
 import { hashPassword, passwordProblem } from '../../lib/passwords.js';
+import { requireRecentAuthentication } from '../../lib/step-up.js';
 import type { AccountMail, PendingMail } from '../auth/account-mail.js';
 import { revokeUserSessions } from '../auth/auth.repository.js';
+import { recordEvent } from '../events/events.repository.js';
 import * as repo from './users.repository.js';
 import type { ListUsersQuery, PatchUserBody, User } from './users.schemas.js';
 
@@ -14,6 +17,8 @@ export interface Actor {
   id: string;
   role: 'user' | 'admin';
   sessionId: string;
+  /** When the session last proved a credential (token `auth_time`, seconds; 0: unknown). */
+  authTime: number;
 }
 
 /** The public view of a user row (no hash, booleans as booleans). */
@@ -63,11 +68,16 @@ const lastAdmin = () => new AppError('LAST_ADMIN', 'This would leave the service
 export interface UsersServiceDeps {
   /** Mails verification links on sign-up and email change; without it (the CLI) nothing is mailed. */
   accountMail?: AccountMail;
+  /** REAUTH_MAX_AGE: changing one's own email and deleting one's own account need a sign-in this recent. */
+  reauthMaxAgeSeconds?: number;
 }
+
+/** Who made a change through the API; the CLI changes nothing through here. */
+const NO_CLIENT: ClientInfo = { ip: '', userAgent: null };
 
 /** User administration rules: self-vs-admin access, email uniqueness and LAST_ADMIN. */
 export function createUsersService(db: Kysely<DB>, deps: UsersServiceDeps = {}) {
-  const { accountMail } = deps;
+  const { accountMail, reauthMaxAgeSeconds = 600 } = deps;
   const isAdmin = (actor: Actor) => actor.role === 'admin';
 
   /**
@@ -135,11 +145,14 @@ export function createUsersService(db: Kysely<DB>, deps: UsersServiceDeps = {}) 
     return toPage(rows, limit, toUser);
   }
 
-  async function updateUser(actor: Actor, id: string, patch: PatchUserBody): Promise<User> {
+  async function updateUser(actor: Actor, id: string, patch: PatchUserBody, client: ClientInfo = NO_CLIENT): Promise<User> {
     if (actor.id !== id && !isAdmin(actor)) throw forbidden('You can only change your own account.');
     if (!isAdmin(actor) && (patch.role !== undefined || patch.disabled !== undefined)) {
       throw forbidden('Only an admin can change a role or disable an account.');
     }
+    // Taking over an account starts with moving its email: one's own needs a recent sign-in.
+    // (An admin changing someone else's is an admin action, recorded with the admin as actor.)
+    if (actor.id === id && patch.email !== undefined) requireRecentAuthentication(actor.authTime, reauthMaxAgeSeconds);
     try {
       // One transaction, so the LAST_ADMIN count and the change cannot interleave with another.
       const { user, mails } = await db.transaction().execute(async (trx) => {
@@ -166,6 +179,14 @@ export function createUsersService(db: Kysely<DB>, deps: UsersServiceDeps = {}) 
           await repo.bumpCredentialVersion(trx, id);
           await revokeUserSessions(trx, id, 'user_disabled', now);
         }
+        const event = { userId: id, actorId: actor.id === id ? null : actor.id, sessionId: actor.sessionId, client };
+        if (emailChanges) await recordEvent(trx, { ...event, type: 'email.changed', data: {} });
+        if (patch.role !== undefined && patch.role !== current.role) {
+          await recordEvent(trx, { ...event, type: 'user.role_changed', data: { from: current.role, role: patch.role } });
+        }
+        if (patch.disabled !== undefined && (patch.disabled ? 1 : 0) !== current.disabled) {
+          await recordEvent(trx, { ...event, type: patch.disabled ? 'user.disabled' : 'user.enabled', data: {} });
+        }
         const pending: PendingMail[] = [];
         if (emailChanges && accountMail) {
           pending.push(await accountMail.prepareEmailVerification(trx, id, updated.email));
@@ -181,8 +202,9 @@ export function createUsersService(db: Kysely<DB>, deps: UsersServiceDeps = {}) 
     }
   }
 
-  async function deleteUser(actor: Actor, id: string): Promise<void> {
+  async function deleteUser(actor: Actor, id: string, client: ClientInfo = NO_CLIENT): Promise<void> {
     if (actor.id !== id && !isAdmin(actor)) throw forbidden('You can only delete your own account.');
+    if (actor.id === id) requireRecentAuthentication(actor.authTime, reauthMaxAgeSeconds);
     await db.transaction().execute(async (trx) => {
       const current = await repo.findUserById(trx, id);
       if (!current) throw notFound('No such user.');
@@ -190,6 +212,15 @@ export function createUsersService(db: Kysely<DB>, deps: UsersServiceDeps = {}) 
         throw lastAdmin();
       }
       await repo.deleteUser(trx, id);
+      // Kept after the account is gone (events have no foreign key): the trace of who deleted it.
+      await recordEvent(trx, {
+        type: 'user.deleted',
+        userId: id,
+        actorId: actor.id === id ? null : actor.id,
+        sessionId: actor.id === id ? null : actor.sessionId,
+        client,
+        data: {},
+      });
     });
   }
 

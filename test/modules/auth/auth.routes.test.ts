@@ -132,7 +132,9 @@ describe('POST /auth/login', () => {
 
     const { header, payload } = decodeToken(body.access_token);
     expect(header).toEqual({ alg: 'HS256', typ: 'at+jwt', kid: expect.any(String) });
-    expect(Object.keys(payload).sort()).toEqual(['aud', 'exp', 'iat', 'iss', 'jti', 'sid', 'sub']);
+    expect(Object.keys(payload).sort()).toEqual(['amr', 'aud', 'auth_time', 'exp', 'iat', 'iss', 'jti', 'sid', 'sub']);
+    expect(payload.amr).toEqual(['pwd']);
+    expect(Math.abs((payload.auth_time as number) - Date.now() / 1000)).toBeLessThan(30);
     // The issuer defaults to PUBLIC_URL, itself http://localhost:PORT when unset.
     expect(payload).toMatchObject({ iss: 'http://localhost:3000', aud: 'gatehouse-api', sub: body.user.id });
     expect((payload.exp as number) - (payload.iat as number)).toBe(900);

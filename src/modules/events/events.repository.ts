@@ -1,0 +1,85 @@
+import { sql } from 'kysely';
+import type { SecurityEventsTable } from '../../db/database.js';
+import type { Executor } from '../../db/executor.js';
+import type { ClientInfo } from '../../lib/client-info.js';
+import { newId, nowIso } from '../../lib/ids.js';
+import type { Cursor } from '../../lib/pagination.js';
+
+/** The stable event types (contract: "Security events"). */
+export const EVENT_TYPES = [
+  'login.succeeded',
+  'login.failed',
+  'login.throttled',
+  'logout',
+  'session.revoked',
+  'refresh.reuse_detected',
+  'reauthenticated',
+  'password.changed',
+  'password.reset',
+  'email.verified',
+  'email.changed',
+  'user.role_changed',
+  'user.disabled',
+  'user.enabled',
+  'user.deleted',
+  'keys.rotated',
+] as const;
+
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** Small, non-secret details of an event (never a password, code, token or hash). */
+export type EventData = Record<string, string | number | boolean | null>;
+
+export interface NewEvent {
+  type: EventType;
+  userId?: string | null;
+  actorId?: string | null;
+  sessionId?: string | null;
+  client?: ClientInfo | null;
+  data?: EventData;
+}
+
+/**
+ * Records an event with the caller's executor: inside the transaction of the change it records,
+ * so a rolled-back change leaves no event and a committed one always has its event.
+ */
+export async function recordEvent(db: Executor, event: NewEvent): Promise<void> {
+  await db
+    .insertInto('security_events')
+    .values({
+      id: newId(),
+      type: event.type,
+      created_at: nowIso(),
+      user_id: event.userId ?? null,
+      actor_id: event.actorId ?? null,
+      session_id: event.sessionId ?? null,
+      ip: event.client?.ip ?? null,
+      user_agent: event.client?.userAgent ?? null,
+      data: JSON.stringify(event.data ?? {}),
+    })
+    .execute();
+}
+
+/** A keyset page of events, newest first, optionally for one user and/or one type. */
+export function listEvents(
+  db: Executor,
+  options: { userId?: string; type?: string; limit: number; cursor: Cursor | null },
+): Promise<SecurityEventsTable[]> {
+  let query = db.selectFrom('security_events').selectAll();
+  if (options.userId !== undefined) query = query.where('user_id', '=', options.userId);
+  if (options.type !== undefined) query = query.where('type', '=', options.type);
+  if (options.cursor) {
+    query = query.where(sql<boolean>`(created_at, id) < (${options.cursor.createdAt}, ${options.cursor.id})`);
+  }
+  return query
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(options.limit + 1)
+    .execute();
+}
+
+/** Deletes events created before `cutoff`; returns how many. */
+export async function pruneEventsBefore(db: Executor, cutoff: string): Promise<number> {
+  const result = await db.deleteFrom('security_events').where('created_at', '<', cutoff).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
