@@ -86,6 +86,27 @@ describe('two instances, one PostgreSQL, one Redis', () => {
     expect(after.body.code).toBe('TOKEN_INVALID');
   });
 
+  it('ending one session on B (DELETE /auth/sessions/{id}) is rejected on A on the very next request', async () => {
+    const user = await signUp(a);
+    const second = await call(a, 'POST', '/auth/login', { body: { email: user.email, password: PASSWORD } });
+    const otherToken = second.body.access_token as string;
+    expect((await call(a, 'GET', '/auth/me', { token: otherToken })).status).toBe(200);
+    const listed = await call(b, 'GET', '/auth/sessions', { token: user.access });
+    const other = (listed.body.items as { id: string; current: boolean }[]).find((s) => !s.current);
+    expect(other).toBeDefined();
+    expect((await call(b, 'DELETE', `/auth/sessions/${other?.id}`, { token: user.access })).status).toBe(204);
+    expect((await call(a, 'GET', '/auth/me', { token: otherToken })).status).toBe(401);
+    expect((await call(a, 'POST', '/auth/refresh', { body: { refresh_token: second.body.refresh_token } })).status).toBe(401);
+    expect((await call(a, 'GET', '/auth/me', { token: user.access })).status).toBe(200);
+  });
+
+  it('an admin ending every session of a user on A is rejected on B at once', async () => {
+    const root = await call(a, 'POST', '/auth/login', { body: { email: 'root@example.com', password: PASSWORD } });
+    const user = await signUp(b);
+    expect((await call(a, 'DELETE', `/users/${user.id}/sessions`, { token: root.body.access_token })).status).toBe(204);
+    expect((await call(b, 'GET', '/auth/me', { token: user.access })).status).toBe(401);
+  });
+
   it('a role change via A applies on B', async () => {
     const root = await call(a, 'POST', '/auth/login', { body: { email: 'root@example.com', password: PASSWORD } });
     const user = await signUp(b);

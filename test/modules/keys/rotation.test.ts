@@ -59,6 +59,9 @@ describe('signing key rotation across instances', () => {
     const user = await signUp(a.app);
     const oldKid = kidOf(user);
     const newKid = rotate();
+    // The rotation is a security event (no actor: the CLI), in the same transaction as the key.
+    const rotated = await a.db.selectFrom('security_events').selectAll().where('type', '=', 'keys.rotated').execute();
+    expect(rotated.map((e) => JSON.parse(e.data).kid)).toContain(newKid);
     expect(newKid).not.toBe(oldKid);
 
     // Instance B verifies a token signed with the new key at once (unknown kid → one reload).
