@@ -45,7 +45,7 @@ export const docsPlugin = fp<{ config: Config; version: string }>(
         tags: [
           { name: 'Auth', description: 'Sign-up, sign-in and sessions' },
           { name: 'Users', description: 'Accounts and roles' },
-          { name: 'Sessions', description: 'Where you are signed in, and ending those sessions (yours; any user\'s for an admin)' },
+          { name: 'Sessions', description: "Where you are signed in, and ending those sessions (yours; any user's for an admin)" },
           { name: 'Security events', description: 'What happened to an account: sign-ins, failures, password and role changes' },
           { name: 'Books', description: 'The shared catalogue: every signed-in user reads and adds; the creator or an admin changes' },
           { name: 'Bucketlists', description: 'Private lists and their items: only the owner (or an admin) sees them' },
