@@ -32,6 +32,7 @@ const server = await startServer(
   {
     NODE_ENV: 'production',
     JWT_SECRET: randomSecret(),
+    KEY_ENCRYPTION_SECRET: randomSecret(),
     DATABASE_URL: `sqlite:${join(dir, 'profile.db')}`,
     LOG_LEVEL: 'warn',
     MAIL_OUTBOX_DIR: join(dir, 'outbox'),

@@ -84,6 +84,7 @@ async function startGatehouse(extraEnv = {}) {
     PATH: process.env.PATH,
     NODE_ENV: 'production',
     JWT_SECRET: SECRET,
+    KEY_ENCRYPTION_SECRET: SECRET,
     JWT_ISSUER: ISSUER,
     DATABASE_URL,
     MAIL_OUTBOX_DIR,
@@ -173,7 +174,7 @@ const roundRatio = (a, b) => median(a.runs.map((r, i) => r.rps / (b.runs[i]?.rps
 // ---------------------------------------------------------------- seed
 process.stderr.write(`seeding ${BOOKS} books…\n`);
 const migrate = spawnSync(process.execPath, [join(DIST, 'cli.js'), 'migrate'], {
-  env: { PATH: process.env.PATH, NODE_ENV: 'production', JWT_SECRET: SECRET, DATABASE_URL, MAIL_OUTBOX_DIR },
+  env: { PATH: process.env.PATH, NODE_ENV: 'production', JWT_SECRET: SECRET, KEY_ENCRYPTION_SECRET: SECRET, DATABASE_URL, MAIL_OUTBOX_DIR },
   encoding: 'utf8',
 });
 if (migrate.status !== 0) throw new Error(migrate.stderr);

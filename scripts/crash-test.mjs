@@ -84,6 +84,7 @@ try {
   const env = {
     NODE_ENV: 'production',
     JWT_SECRET: randomSecret(),
+    KEY_ENCRYPTION_SECRET: randomSecret(),
     DATABASE_URL: databaseUrl,
     LOG_LEVEL: 'warn',
     MAIL_OUTBOX_DIR: join(dir, 'outbox'),

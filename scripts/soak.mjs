@@ -114,6 +114,7 @@ try {
   const env = {
     NODE_ENV: 'production',
     JWT_SECRET: randomSecret(),
+    KEY_ENCRYPTION_SECRET: randomSecret(),
     DATABASE_URL: postgres ? postgres.url : `sqlite:${join(dir, 'soak.db')}`,
     LOG_LEVEL: 'warn',
     // Production needs SMTP_URL or an explicit outbox; sign-up mails land in the temp folder.

@@ -31,6 +31,9 @@ import { createEventsService } from './modules/events/events.service.js';
 import { healthRoutes } from './modules/health/health.routes.js';
 import { keysRoutes } from './modules/keys/keys.routes.js';
 import { createKeyRing } from './modules/keys/keys.service.js';
+import { mfaRoutes } from './modules/mfa/mfa.routes.js';
+import { createMfaService } from './modules/mfa/mfa.service.js';
+import { createSecondFactor } from './modules/mfa/second-factor.js';
 import { sessionsRoutes } from './modules/sessions/sessions.routes.js';
 import { SessionSchema } from './modules/sessions/sessions.schemas.js';
 import { createSessionsService } from './modules/sessions/sessions.service.js';
@@ -203,11 +206,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     emailVerificationTtlSeconds: config.account.emailVerificationTtlSeconds,
   });
   const users = createUsersService(database.db, { accountMail, reauthMaxAgeSeconds: config.reauthMaxAgeSeconds });
+  const limiter = new RateLimiter(counters, '', config.loginThrottle.windowSeconds);
+  const secondFactor = createSecondFactor({ db: database.db, encryptionKey: config.jwt.keyEncryptionSecret, accountMail });
   const auth = createAuthService({
     db: database.db,
     accessTokens,
     users,
-    limiter: new RateLimiter(counters, '', config.loginThrottle.windowSeconds),
+    limiter,
+    secondFactor,
     limits: {
       loginFailuresPerEmail: config.loginThrottle.maxFailuresPerEmail,
       loginFailuresPerIp: config.loginThrottle.maxFailuresPerIp,
@@ -225,6 +231,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   // Retention: prune at start and then hourly (each instance; the DELETE is idempotent).
   const pruneEvents = () => {
     events.prune().catch((err: unknown) => app.log.warn({ err }, 'pruning security events failed'));
+    mfa.sweep().catch((err: unknown) => app.log.warn({ err }, 'sweeping expired mfa tokens failed'));
   };
   const pruneTimer = setInterval(pruneEvents, 3_600_000);
   pruneTimer.unref();
@@ -243,6 +250,16 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(usersRoutes, { users });
   await app.register(sessionsRoutes, { sessions: createSessionsService(database.db) });
   await app.register(eventsRoutes, { events });
+  const mfa = createMfaService({
+    db: database.db,
+    auth,
+    secondFactor,
+    limiter,
+    encryptionKey: config.jwt.keyEncryptionSecret,
+    issuerName: config.webauthn.rpName,
+    reauthMaxAgeSeconds: config.reauthMaxAgeSeconds,
+  });
+  await app.register(mfaRoutes, { mfa });
   await app.register(booksRoutes, { books: createBooksService(database.db) });
   await app.register(bucketlistsRoutes, { bucketlists: createBucketlistsService(database.db) });
   if (config.accountPagesEnabled) await app.register(accountPagesRoutes);

@@ -25,7 +25,7 @@ export interface Config {
     readonly secretSource: SecretSource;
     /** A fixed asymmetric signing key (PEM); null means keys live in the database key store. */
     readonly privateKeyPem: string | null;
-    /** Encrypts the key store's private keys at rest; empty unless the key store is used. */
+    /** Encrypts secrets at rest: the key store's private keys and TOTP seeds; empty (production only) leaves TOTP off. */
     readonly keyEncryptionSecret: string;
     /** Automatic rotation of key-store keys; 0 = only `gatehouse keys rotate`. */
     readonly keyRotationIntervalSeconds: number;
@@ -78,6 +78,8 @@ export interface Config {
   };
   /** Base URL of the links in mails (no trailing slash), e.g. https://app.example.com. */
   readonly publicUrl: string;
+  /** Passkeys: the relying party, and the page origins allowed to use it. */
+  readonly webauthn: { readonly rpId: string; readonly rpName: string; readonly origins: readonly string[] };
   readonly account: {
     /** Login of a user whose email is not verified answers 403 EMAIL_NOT_VERIFIED. */
     readonly requireVerifiedEmail: boolean;
@@ -196,12 +198,15 @@ export function loadConfig(env: Env = readEnvironment()): Config {
   // with keys kept in the database, encrypted under KEY_ENCRYPTION_SECRET.
   const secret: ResolvedSecret = algorithm === 'HS256' ? resolveSecret('JWT_SECRET', 'jwt-secret', env.JWT_SECRET, secretCtx) : NO_SECRET;
   const privateKeyPem = readPrivateKey(env, algorithm, problems);
+  // Encrypts secrets at rest: the key store's private keys and TOTP seeds. Required in production
+  // for the key store (the asymmetric algorithms without a configured key); otherwise optional
+  // there: without it TOTP cannot be turned on (said at start and at enrolment). Outside
+  // production it is generated once into the data directory, like JWT_SECRET.
+  const keyStore = algorithm !== 'HS256' && !env.JWT_PRIVATE_KEY?.trim() && !env.JWT_PRIVATE_KEY_FILE?.trim();
   const keyEncryption: ResolvedSecret =
-    // Only for the key store: a configured key (even a broken one, already reported) needs no
-    // encryption secret, and a failing start must not leave a generated one behind.
-    algorithm !== 'HS256' && !env.JWT_PRIVATE_KEY?.trim() && !env.JWT_PRIVATE_KEY_FILE?.trim()
+    keyStore || !production || (env.KEY_ENCRYPTION_SECRET ?? '').trim() !== ''
       ? resolveSecret('KEY_ENCRYPTION_SECRET', 'key-encryption-secret', env.KEY_ENCRYPTION_SECRET, secretCtx)
-      : NO_SECRET;
+      : { ...NO_SECRET, warning: 'KEY_ENCRYPTION_SECRET not set: users cannot turn on TOTP two-factor sign-in (set it to allow it)' };
   const keyRotationIntervalSeconds = str('JWT_KEY_ROTATION_INTERVAL', '0') === '0' ? 0 : duration('JWT_KEY_ROTATION_INTERVAL', '30d');
 
   const smtpUrl = parseSmtpUrl(str('SMTP_URL', ''), problems);
@@ -276,6 +281,7 @@ export function loadConfig(env: Env = readEnvironment()): Config {
       outboxDir: resolve(outboxDirRaw === '' ? join(dataDir(database), 'outbox') : outboxDirRaw),
     },
     publicUrl,
+    webauthn: parseWebauthn(env, publicUrl, problems),
     account: {
       requireVerifiedEmail: bool('REQUIRE_VERIFIED_EMAIL', false),
       passwordResetTtlSeconds,
@@ -289,6 +295,32 @@ export function loadConfig(env: Env = readEnvironment()): Config {
 }
 
 /** DATABASE_URL, or the default SQLite file when it is empty. */
+/** WEBAUTHN_*: defaults from PUBLIC_URL (its host is the RP id, its origin the one allowed origin). */
+function parseWebauthn(env: Env, publicUrl: string, problems: string[]): Config['webauthn'] {
+  let defaults = { host: 'localhost', origin: 'http://localhost' };
+  try {
+    const url = new URL(publicUrl);
+    defaults = { host: url.hostname, origin: url.origin };
+  } catch {
+    // PUBLIC_URL is already reported.
+  }
+  const rpId = env.WEBAUTHN_RP_ID?.trim() || defaults.host;
+  // Browsers refuse IP addresses as RP ids (and a port or scheme is never part of one). Only an
+  // explicit value is refused: a PUBLIC_URL with an IP address leaves passkeys unusable, not the server.
+  if (env.WEBAUTHN_RP_ID?.trim() && (!/^[a-z0-9.-]+$/i.test(rpId) || /^[\d.]+$/.test(rpId))) {
+    problems.push(`WEBAUTHN_RP_ID must be a domain name such as example.com or localhost, not an IP address (got "${rpId}")`);
+  }
+  const origins = (env.WEBAUTHN_ORIGINS?.trim() || defaults.origin)
+    .split(',')
+    .map((o) => o.trim())
+    .filter((o) => o !== '');
+  for (const origin of origins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin))
+      problems.push(`WEBAUTHN_ORIGINS entry "${origin}" is not an origin like https://app.example.com`);
+  }
+  return { rpId, rpName: env.WEBAUTHN_RP_NAME?.trim() || 'Gatehouse', origins };
+}
+
 function parseDatabaseUrl(value: string, env: Env, problems: string[]): DatabaseConfig {
   const raw = value || DEFAULT_DATABASE_URL;
   if (raw.startsWith('sqlite:')) {

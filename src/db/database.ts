@@ -15,6 +15,8 @@ export interface UsersTable {
   email_verified: number;
   /** Bumped by every change that must end sessions (password change or reset, disabling). */
   credential_version: number;
+  /** 1 while TOTP is on (confirmed); kept with the user row so every user object can tell. */
+  mfa_enabled: number;
   created_at: string;
   updated_at: string;
 }
@@ -118,7 +120,67 @@ export interface SecurityEventsTable {
   data: string;
 }
 
+export interface MfaTotpTable {
+  user_id: string;
+  /** The base32 seed, encrypted under KEY_ENCRYPTION_SECRET. */
+  secret: string;
+  confirmed_at: string | null;
+  /** bigint: a string from PostgreSQL, a number from SQLite; read it with Number(). */
+  last_used_step: number | string | null;
+  created_at: string;
+}
+
+export interface MfaRecoveryCodesTable {
+  id: string;
+  user_id: string;
+  code_hash: string;
+  used_at: string | null;
+  created_at: string;
+}
+
+export interface MfaChallengesTable {
+  token_hash: string;
+  user_id: string;
+  credential_version: number;
+  failures: number;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
+export interface WebauthnCredentialsTable {
+  id: string;
+  user_id: string;
+  /** The authenticator's credential id, base64url. */
+  credential_id: string;
+  /** COSE public key, base64url. */
+  public_key: string;
+  counter: number | string;
+  /** JSON array of AuthenticatorTransport. */
+  transports: string;
+  backed_up: number;
+  device_type: string;
+  name: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+export interface WebauthnChallengesTable {
+  id: string;
+  challenge: string;
+  purpose: 'registration' | 'authentication';
+  user_id: string | null;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
 export interface DB {
+  mfa_totp: MfaTotpTable;
+  mfa_recovery_codes: MfaRecoveryCodesTable;
+  mfa_challenges: MfaChallengesTable;
+  webauthn_credentials: WebauthnCredentialsTable;
+  webauthn_challenges: WebauthnChallengesTable;
   security_events: SecurityEventsTable;
   users: UsersTable;
   sessions: SessionsTable;

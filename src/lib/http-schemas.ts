@@ -81,6 +81,15 @@ const PROBLEM_EXAMPLES: Record<ErrorCode, { when: string; detail: string; errors
     when: 'a sensitive change, and the sign-in behind the token is older than REAUTH_MAX_AGE',
     detail: 'This change needs a recent sign-in: confirm your password with POST /auth/reauthenticate, then retry.',
   },
+  MFA_CODE_INVALID: {
+    when: 'a wrong, reused or expired one-time code (401 at sign-in, 400 when confirming an enrolment)',
+    detail: 'The code is wrong or was already used.',
+  },
+  MFA_ALREADY_ENABLED: { when: 'TOTP is already on', detail: 'Two-factor sign-in with an authenticator app is already on.' },
+  MFA_UNAVAILABLE: {
+    when: 'the server has no KEY_ENCRYPTION_SECRET to keep TOTP seeds encrypted (production only)',
+    detail: 'Two-factor sign-in with an authenticator app is not available on this server: its operator must set KEY_ENCRYPTION_SECRET.',
+  },
   TOKEN_INVALID: {
     when: 'bad format, signature, algorithm or claims; revoked session; deleted or disabled user',
     detail: 'The access token is no longer valid.',

@@ -33,6 +33,7 @@ beforeAll(async () => {
   server = await startServerProcess({
     NODE_ENV: 'production',
     JWT_SECRET: randomBytes(48).toString('base64url'),
+    KEY_ENCRYPTION_SECRET: randomBytes(48).toString('base64url'),
     DATABASE_URL: url,
     MAIL_OUTBOX_DIR: join(dir, 'outbox'),
     ...ATTACK_LIMITS_ENV,

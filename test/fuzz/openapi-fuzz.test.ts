@@ -87,7 +87,7 @@ async function restorePrincipals(): Promise<void> {
   for (const { row } of Object.values(principals)) {
     await ctx.db
       .insertInto('users')
-      .values({ email_verified: 0, ...row, disabled: 0, credential_version: 0 })
+      .values({ email_verified: 0, mfa_enabled: 0, ...row, disabled: 0, credential_version: 0 })
       .onConflict((oc) =>
         oc
           .column('id')

@@ -25,6 +25,7 @@ beforeAll(async () => {
   const env = {
     NODE_ENV: 'production',
     JWT_SECRET: randomBytes(48).toString('base64url'),
+    KEY_ENCRYPTION_SECRET: randomBytes(48).toString('base64url'),
     DATABASE_URL: database.url,
     REDIS_URL: process.env.GATEHOUSE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
     REDIS_KEY_PREFIX: `gatehouse-race:${randomBytes(6).toString('hex')}:`,

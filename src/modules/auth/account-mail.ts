@@ -98,6 +98,22 @@ export function createAccountMail(deps: AccountMailDeps) {
     );
   }
 
+  /** Tells the owner that a recovery code was used (if it was not them, the account is at risk). */
+  function sendRecoveryCodeUsed(to: string, remaining: number): void {
+    mailer.send(
+      compose({
+        kind: 'recovery_code_used',
+        to,
+        subject: `A recovery code was used to sign in to your ${APP} account`,
+        paragraphs: [
+          `One of the recovery codes of your ${APP} account was just used instead of your authenticator app. ${remaining} unused ${remaining === 1 ? 'code remains' : 'codes remain'}.`,
+          'If that was you, consider making a new set of recovery codes on your account page.',
+          'If it was not you, change your password at once and contact your administrator.',
+        ],
+      }),
+    );
+  }
+
   /** Tells the previous address that the account moved; the new one is only hinted at. */
   function sendEmailChanged(oldEmail: string, newEmail: string): void {
     mailer.send(
@@ -114,7 +130,14 @@ export function createAccountMail(deps: AccountMailDeps) {
     );
   }
 
-  return { prepareEmailVerification, sendPasswordReset, sendSignUpAttempted, sendEmailChanged, passwordResetTtlSeconds };
+  return {
+    prepareEmailVerification,
+    sendPasswordReset,
+    sendSignUpAttempted,
+    sendRecoveryCodeUsed,
+    sendEmailChanged,
+    passwordResetTtlSeconds,
+  };
 }
 
 export type AccountMail = ReturnType<typeof createAccountMail>;

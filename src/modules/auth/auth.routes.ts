@@ -10,6 +10,7 @@ import {
   ChangePasswordBody,
   ForgotPasswordBody,
   LoginBody,
+  MfaRequiredSchema,
   ReauthenticateBody,
   RefreshBody,
   RegisterBody,
@@ -67,7 +68,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; users: U
           'With REQUIRE_VERIFIED_EMAIL, the right password for an unverified email answers 403 EMAIL_NOT_VERIFIED (and mails a new link).',
         body: LoginBody,
         response: {
-          200: Type.Ref(TokenResponseSchema, { description: 'Signed in: an access token and a single-use refresh token' }),
+          200: Type.Union([Type.Ref(TokenResponseSchema), MfaRequiredSchema], {
+            description:
+              'Signed in (an access token and a single-use refresh token), or, with TOTP on, `mfa_required` and an mfa_token for POST /auth/mfa/verify',
+          }),
           ...problems(...BODY_PROBLEMS, 'INVALID_CREDENTIALS', 'EMAIL_NOT_VERIFIED', {
             code: 'RATE_LIMITED',
             detail: 'Too many failed sign-in attempts; try again later.',
@@ -299,17 +303,27 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; users: U
           tags,
           summary: 'Confirm your password again (step-up)',
           description:
-            'For a route that answered 401 REAUTHENTICATION_REQUIRED: the same session gets a fresh `auth_time`, and new tokens; ' +
+            'For a route that answered 401 REAUTHENTICATION_REQUIRED (with TOTP on, send `code` or `recovery_code` too): the same session gets a fresh `auth_time`, and new tokens; ' +
             'the old refresh token is dead. Wrong password: 401 INVALID_CREDENTIALS, throttled like sign-in.',
           security: bearer,
           body: ReauthenticateBody,
           response: {
             200: Type.Ref(TokenResponseSchema, { description: 'New tokens for the same session, with a fresh auth_time' }),
-            ...problems(...BODY_PROBLEMS, ...TOKEN_PROBLEMS, 'INVALID_CREDENTIALS', {
-              code: 'RATE_LIMITED',
-              detail: 'Too many failed sign-in attempts; try again later.',
-              when: 'too many wrong passwords for this account or client IP',
-            }),
+            ...problems(
+              ...BODY_PROBLEMS,
+              ...TOKEN_PROBLEMS,
+              'INVALID_CREDENTIALS',
+              {
+                code: 'MFA_CODE_INVALID',
+                detail: 'The code is wrong or was already used.',
+                when: 'TOTP is on and the code (or recovery code) is missing or wrong',
+              },
+              {
+                code: 'RATE_LIMITED',
+                detail: 'Too many failed sign-in attempts; try again later.',
+                when: 'too many wrong passwords (or codes) for this account or client IP',
+              },
+            ),
           },
         },
       },

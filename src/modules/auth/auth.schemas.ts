@@ -81,11 +81,43 @@ export const TokenResponseSchema = Type.Object(
   { $id: 'TokenResponse' },
 );
 
+/** A 6-digit TOTP code. */
+export const TotpCodeSchema = Type.String({
+  minLength: 6,
+  maxLength: 6,
+  pattern: '^[0-9]{6}$',
+  description: '6-digit code from the authenticator app',
+});
+/** A recovery code as shown (dashes, spaces and case do not matter). */
+export const RecoveryCodeSchema = Type.String({
+  minLength: 16,
+  maxLength: 40,
+  description: 'one of the recovery codes, e.g. ABCD-EFGH-JKMN-PQRS',
+});
+
 export const ReauthenticateBody = Type.Object(
-  { password: AnyPasswordSchema },
-  { additionalProperties: false, examples: [{ password: 'correct horse battery staple' }] },
+  {
+    password: AnyPasswordSchema,
+    code: Type.Optional(TotpCodeSchema),
+    recovery_code: Type.Optional(RecoveryCodeSchema),
+  },
+  {
+    additionalProperties: false,
+    description: 'With TOTP on, `code` or `recovery_code` too.',
+    examples: [{ password: 'correct horse battery staple' }],
+  },
 );
 export type ReauthenticateBody = Static<typeof ReauthenticateBody>;
+
+export const MfaRequiredSchema = Type.Object(
+  {
+    mfa_required: Type.Literal(true),
+    mfa_token: Type.String({ description: 'single use, for POST /auth/mfa/verify' }),
+    expires_in: Type.Integer({ description: 'seconds the mfa_token stays usable' }),
+    methods: Type.Array(Type.Union([Type.Literal('totp'), Type.Literal('recovery_code')])),
+  },
+  { description: 'The password was right and TOTP is on: send a code with the mfa_token to POST /auth/mfa/verify' },
+);
 
 export const RegisterResponse = Type.Object({ user: Type.Ref(UserSchema) }, { description: 'The new account' });
 

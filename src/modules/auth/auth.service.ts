@@ -9,6 +9,8 @@ import { generateOpaqueToken, hashOpaqueToken, isOpaqueTokenShape } from '../../
 import { burnPasswordVerification, hashPassword, verifyPassword } from '../../lib/passwords.js';
 import type { Limit, RateLimiter, Reservation } from '../../lib/rate-limiter.js';
 import { recordEvent } from '../events/events.repository.js';
+import { insertMfaChallenge } from '../mfa/mfa.repository.js';
+import type { SecondFactor, SecondFactorProof } from '../mfa/second-factor.js';
 import { bumpCredentialVersion, findUserByEmail, findUserById, updateUser } from '../users/users.repository.js';
 import type { User } from '../users/users.schemas.js';
 import { type Actor, checkNewPassword, toUser, type UsersService } from '../users/users.service.js';
@@ -30,9 +32,24 @@ export interface AuthServiceDeps {
   refreshTokenTtlSeconds: number;
   accountMail: AccountMail;
   account: { requireVerifiedEmail: boolean; maxMailsPerAddress: number; maxAttemptsPerIp: number };
+  /** Checks TOTP and recovery codes (the MFA module's one verification path). */
+  secondFactor: SecondFactor;
   /** Writes a record that must not delay the answer (a failed sign-in); errors are logged there. */
   background(task: () => Promise<unknown>): void;
 }
+
+/** The answer to a right password when a second factor is on: no tokens yet. */
+export interface MfaRequired {
+  mfa_required: true;
+  mfa_token: string;
+  expires_in: number;
+  methods: ['totp', 'recovery_code'];
+}
+
+/** The single-use token between the password and the second factor lives this long. */
+export const MFA_TOKEN_TTL_SECONDS = 300;
+/** Wrong codes one mfa_token survives. */
+export const MFA_TOKEN_MAX_FAILURES = 5;
 
 export interface TokenResponse {
   access_token: string;
@@ -44,6 +61,7 @@ export interface TokenResponse {
 }
 
 const invalidCredentials = () => new AppError('INVALID_CREDENTIALS', 'The email or password is incorrect.');
+export const mfaCodeInvalid = (status = 401) => new AppError('MFA_CODE_INVALID', 'The code is wrong or was already used.', { status });
 const invalidRefresh = () => new AppError('TOKEN_INVALID', 'The refresh token is invalid, expired or revoked.');
 const invalidToken = () => new AppError('TOKEN_INVALID', 'The access token is no longer valid.');
 // 400, not 401: the body carried a bad token, no credentials were refused (and no WWW-Authenticate).
@@ -63,7 +81,7 @@ export const FORGOT_PASSWORD_ACCEPTED = 'If an account uses that address, a link
 
 /** Sign-up, sign-in, session lifecycle and the per-request token check. */
 export function createAuthService(deps: AuthServiceDeps) {
-  const { db, accessTokens, users, limiter, limits, refreshTokenTtlSeconds, accountMail, account, background } = deps;
+  const { db, accessTokens, users, limiter, limits, refreshTokenTtlSeconds, accountMail, account, background, secondFactor } = deps;
   // The keys of every limit. Sign-in and the current-password check share theirs: a stolen
   // access token must not give a second, separate budget of password guesses.
   const loginLimits = (email: string, ip: string): Limit[] => [
@@ -73,6 +91,8 @@ export function createAuthService(deps: AuthServiceDeps) {
   const mailKey = (email: string): Limit => ({ key: `account:mail:${email}`, max: account.maxMailsPerAddress });
   const ipKey = (ip: string): Limit => ({ key: `account:ip:${ip}`, max: account.maxAttemptsPerIp });
   const LOGIN_LIMITED = 'Too many failed sign-in attempts; try again later.';
+  // Wrong one-time codes per user, whichever route checks them (shares the per-email budget size).
+  const mfaUserLimit = (userId: string): Limit => ({ key: `mfa:user:${userId}`, max: limits.loginFailuresPerEmail });
 
   /** Counts one mail to an address; false when the address was mailed enough this window. */
   async function mayMail(email: string): Promise<boolean> {
@@ -119,7 +139,7 @@ export function createAuthService(deps: AuthServiceDeps) {
    * Unknown email, wrong password and disabled account all give the same answer after the same
    * Argon2 work, so the response reveals nothing about which accounts exist.
    */
-  async function login(input: { email: string; password: string }, client: ClientInfo): Promise<TokenResponse> {
+  async function login(input: { email: string; password: string }, client: ClientInfo): Promise<TokenResponse | MfaRequired> {
     // Counted before the check: however many requests arrive at once, at most the limit of
     // them reach Argon2; a success gives its own attempt back, failures keep theirs.
     const reservation = await limiter.reserve(loginLimits(input.email, client.ip));
@@ -140,8 +160,40 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (await mayMail(user.email)) (await accountMail.prepareEmailVerification(db, user.id, user.email))();
       throw new AppError('EMAIL_NOT_VERIFIED', 'Verify your email address before signing in: follow the link mailed to you.');
     }
+    if (user.mfa_enabled === 1) return startMfaChallenge(user);
+    return startSession(user, { authTime: Math.floor(Date.now() / 1000), amr: ['pwd'] }, client);
+  }
+
+  /**
+   * The password was right and TOTP is on: a single-use token for the second step, tied to the
+   * credential version that was checked (a password change in between voids it).
+   */
+  async function startMfaChallenge(user: { id: string; credential_version: number }): Promise<MfaRequired> {
+    const token = generateOpaqueToken();
     const now = nowIso();
-    const auth: Authentication = { authTime: Math.floor(Date.parse(now) / 1000), amr: ['pwd'] };
+    await insertMfaChallenge(db, {
+      token_hash: hashOpaqueToken(token),
+      user_id: user.id,
+      credential_version: user.credential_version,
+      created_at: now,
+      expires_at: isoAfter(now, MFA_TOKEN_TTL_SECONDS),
+    });
+    return { mfa_required: true, mfa_token: token, expires_in: MFA_TOKEN_TTL_SECONDS, methods: ['totp', 'recovery_code'] };
+  }
+
+  /**
+   * Creates a session for a user whose credentials were just checked (password, second factor,
+   * passkey), if and only if the account is still active at the credential version that was
+   * checked; records the sign-in in the same transaction.
+   */
+  async function startSession(
+    user: Parameters<typeof toUser>[0],
+    auth: Authentication,
+    client: ClientInfo,
+    credentialVersion: number = user.credential_version,
+  ): Promise<TokenResponse> {
+    const now = nowIso();
+    const authTime = new Date(auth.authTime * 1000).toISOString();
     const sessionId = newId();
     const refreshToken = generateOpaqueToken();
     const expiresAt = isoAfter(now, refreshTokenTtlSeconds);
@@ -156,13 +208,14 @@ export function createAuthService(deps: AuthServiceDeps) {
           last_used_at: now,
           ip: client.ip,
           user_agent: client.userAgent,
-          auth_time: now,
+          auth_time: authTime,
           amr: JSON.stringify(auth.amr),
         },
         { token_hash: hashOpaqueToken(refreshToken), session_id: sessionId, created_at: now, expires_at: expiresAt, used_at: null },
-        user.credential_version,
+        credentialVersion,
       );
-      if (inserted) await recordEvent(trx, { type: 'login.succeeded', userId: user.id, sessionId, client, data: { amr: 'pwd' } });
+      if (inserted)
+        await recordEvent(trx, { type: 'login.succeeded', userId: user.id, sessionId, client, data: { amr: auth.amr.join(' ') } });
       return inserted;
     });
     // The password (or the account) changed while it was being checked: what was verified is
@@ -176,7 +229,7 @@ export function createAuthService(deps: AuthServiceDeps) {
    * wrong password slower than an unknown email (which has no account to record it for). The
    * throttle bounds how many there are: at most the per-email limit per account and window.
    */
-  function recordFailure(userId: string, client: ClientInfo, reason: 'password' | 'disabled'): void {
+  function recordFailure(userId: string, client: ClientInfo, reason: 'password' | 'disabled' | 'code'): void {
     background(() => recordEvent(db, { type: 'login.failed', userId, client, data: { reason } }));
   }
 
@@ -264,7 +317,7 @@ export function createAuthService(deps: AuthServiceDeps) {
    * a fresh auth_time, its outstanding refresh tokens die and a new pair is issued. Throttled with
    * the sign-in counters.
    */
-  async function reauthenticate(actor: Actor, input: { password: string }, client: ClientInfo): Promise<TokenResponse> {
+  async function reauthenticate(actor: Actor, input: { password: string } & SecondFactorProof, client: ClientInfo): Promise<TokenResponse> {
     const user = await findUserById(db, actor.id);
     if (!user) throw invalidToken();
     const attempt = await reserveOrThrow(limiter, loginLimits(user.email, client.ip), LOGIN_LIMITED);
@@ -273,8 +326,19 @@ export function createAuthService(deps: AuthServiceDeps) {
       throw invalidCredentials();
     }
     await attempt.release();
+    const amr = ['pwd'];
+    if (user.mfa_enabled === 1) {
+      // With TOTP on, a password alone is not a recent sign-in: the second factor is asked too.
+      const second = await reserveOrThrow(limiter, [mfaUserLimit(user.id)], 'Too many wrong codes; try again later.');
+      if ((await secondFactor.check(user, input, client, actor.sessionId)) === null) {
+        recordFailure(user.id, client, 'code');
+        throw mfaCodeInvalid();
+      }
+      await second.release();
+      amr.push('otp', 'mfa');
+    }
     const now = nowIso();
-    const auth: Authentication = { authTime: Math.floor(Date.parse(now) / 1000), amr: ['pwd'] };
+    const auth: Authentication = { authTime: Math.floor(Date.parse(now) / 1000), amr };
     const refreshToken = generateOpaqueToken();
     const expiresAt = isoAfter(now, refreshTokenTtlSeconds);
     const renewed = await db.transaction().execute(async (trx) => {
@@ -456,6 +520,9 @@ export function createAuthService(deps: AuthServiceDeps) {
     logout,
     logoutAll,
     reauthenticate,
+    startSession,
+    recordFailure,
+    mfaUserLimit,
     changePassword,
     forgotPassword,
     resetPassword,

@@ -23,6 +23,13 @@ export const EVENT_TYPES = [
   'user.enabled',
   'user.deleted',
   'keys.rotated',
+  'mfa.enabled',
+  'mfa.disabled',
+  'recovery_code.used',
+  'recovery_codes.regenerated',
+  'passkey.added',
+  'passkey.removed',
+  'passkey.counter_regressed',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -16,6 +16,7 @@ export const UserSchema = Type.Object(
     email_verified: Type.Boolean({
       description: 'true once the owner followed a verification (or password-reset) link sent to this email',
     }),
+    mfa_enabled: Type.Boolean({ description: 'true while a second factor (TOTP) is required at sign-in' }),
     created_at: Timestamp,
     updated_at: Timestamp,
   },

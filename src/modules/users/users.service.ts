@@ -30,6 +30,7 @@ export function toUser(row: repo.UserRow): User {
     role: row.role,
     disabled: row.disabled === 1,
     email_verified: row.email_verified === 1,
+    mfa_enabled: row.mfa_enabled === 1,
     created_at: row.created_at,
     updated_at: row.updated_at,
   };
@@ -58,6 +59,7 @@ function newUserRow(
     disabled: 0,
     email_verified: verified ? 1 : 0,
     credential_version: 0,
+    mfa_enabled: 0,
     created_at: now,
     updated_at: now,
   };
