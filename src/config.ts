@@ -314,7 +314,7 @@ function parseWebauthn(env: Env, publicUrl: string, problems: string[]): Config[
     .split(',')
     .map((o) => o.trim())
     .filter((o) => o !== '');
-  for (const origin of origins) {
+  for (const origin of env.WEBAUTHN_ORIGINS?.trim() ? origins : []) {
     if (!/^https?:\/\/[^/\s]+$/.test(origin))
       problems.push(`WEBAUTHN_ORIGINS entry "${origin}" is not an origin like https://app.example.com`);
   }
