@@ -34,6 +34,9 @@ import { createKeyRing } from './modules/keys/keys.service.js';
 import { mfaRoutes } from './modules/mfa/mfa.routes.js';
 import { createMfaService } from './modules/mfa/mfa.service.js';
 import { createSecondFactor } from './modules/mfa/second-factor.js';
+import { passkeysRoutes } from './modules/passkeys/passkeys.routes.js';
+import { PasskeySchema } from './modules/passkeys/passkeys.schemas.js';
+import { createPasskeysService } from './modules/passkeys/passkeys.service.js';
 import { sessionsRoutes } from './modules/sessions/sessions.routes.js';
 import { SessionSchema } from './modules/sessions/sessions.schemas.js';
 import { createSessionsService } from './modules/sessions/sessions.service.js';
@@ -168,6 +171,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     ItemSchema,
     SessionSchema,
     SecurityEventSchema,
+    PasskeySchema,
   ]) {
     bodyAjv.addSchema(schema);
     paramsAjv.addSchema(schema);
@@ -232,6 +236,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const pruneEvents = () => {
     events.prune().catch((err: unknown) => app.log.warn({ err }, 'pruning security events failed'));
     mfa.sweep().catch((err: unknown) => app.log.warn({ err }, 'sweeping expired mfa tokens failed'));
+    passkeys.sweep().catch((err: unknown) => app.log.warn({ err }, 'sweeping expired passkey challenges failed'));
   };
   const pruneTimer = setInterval(pruneEvents, 3_600_000);
   pruneTimer.unref();
@@ -260,6 +265,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     reauthMaxAgeSeconds: config.reauthMaxAgeSeconds,
   });
   await app.register(mfaRoutes, { mfa });
+  const passkeys = createPasskeysService({
+    db: database.db,
+    auth,
+    limiter,
+    webauthn: config.webauthn,
+    reauthMaxAgeSeconds: config.reauthMaxAgeSeconds,
+    failuresPerIp: config.loginThrottle.maxFailuresPerIp,
+  });
+  await app.register(passkeysRoutes, { passkeys });
   await app.register(booksRoutes, { books: createBooksService(database.db) });
   await app.register(bucketlistsRoutes, { bucketlists: createBucketlistsService(database.db) });
   if (config.accountPagesEnabled) await app.register(accountPagesRoutes);

@@ -45,6 +45,8 @@ export const docsPlugin = fp<{ config: Config; version: string }>(
         tags: [
           { name: 'Auth', description: 'Sign-up, sign-in and sessions' },
           { name: 'Users', description: 'Accounts and roles' },
+          { name: 'Two-factor', description: 'TOTP with recovery codes, and the second sign-in step' },
+          { name: 'Passkeys', description: 'WebAuthn: add passkeys and sign in with them, no password typed' },
           { name: 'Sessions', description: "Where you are signed in, and ending those sessions (yours; any user's for an admin)" },
           { name: 'Security events', description: 'What happened to an account: sign-ins, failures, password and role changes' },
           { name: 'Books', description: 'The shared catalogue: every signed-in user reads and adds; the creator or an admin changes' },

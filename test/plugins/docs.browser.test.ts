@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, STRONG_PASSWORD, type TestContext, uniqueEmail } from '../helpers/app.js';
 import { browserSuite, launchChromium, watchPage } from '../helpers/browser.js';
 
-const TAGS = ['Auth', 'Users', 'Sessions', 'Security events', 'Books', 'Bucketlists', 'Operations'];
+const TAGS = ['Auth', 'Users', 'Two-factor', 'Passkeys', 'Sessions', 'Security events', 'Books', 'Bucketlists', 'Operations'];
 
 const { skip, title } = browserSuite('the /docs page in Chromium');
 
