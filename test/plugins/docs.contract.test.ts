@@ -2,9 +2,11 @@ import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { createDatabase } from '../../src/db/create-db.js';
+import { totpCode } from '../../src/modules/mfa/totp.js';
 import { createTestApp, logIn, type SignedIn, STRONG_PASSWORD, signUp, signUpAdmin, uniqueEmail } from '../helpers/app.js';
 import { firstExample, type OpenApiDocument, operationsOf, type ResponseObject, schemaCompiler } from '../helpers/openapi.js';
 import { tokenFromOutbox } from '../helpers/outbox.js';
+import { SoftAuthenticator } from '../helpers/soft-authenticator.js';
 import { decodeToken, forgeToken } from '../helpers/tokens.js';
 
 // The contract test: for every response the OpenAPI document promises (each status, and each
@@ -149,6 +151,23 @@ function staleToken(user: SignedIn): string {
   return forgeToken(header, { ...payload, auth_time: longAgo }, ctx.config.jwt.secret);
 }
 
+/** A new user with TOTP on, and its seed. */
+async function enrolledUser(): Promise<{ user: SignedIn; secret: string }> {
+  const user = await signUp(ctx.app);
+  const { secret } = (await send('POST', '/auth/mfa/totp', { as: user })).json();
+  const confirmed = await send('POST', '/auth/mfa/totp/confirm', { as: user, json: { code: totpCode(secret, Date.now() - 30_000) } });
+  expect(confirmed.statusCode).toBe(200);
+  return { user, secret };
+}
+
+/** The mfa_token a password sign-in of an enrolled user answers. */
+async function mfaTokenOf(user: SignedIn): Promise<string> {
+  return (await login(user.email, STRONG_PASSWORD)).json().mfa_token;
+}
+
+/** A software authenticator for this app's relying party. */
+const authenticator = () => new SoftAuthenticator(ctx.config.webauthn.rpId, ctx.config.webauthn.origins[0] as string);
+
 /** Repeats a request until it answers 429 (a limit of a few attempts), at most 40 times. */
 async function untilThrottled(request: () => Promise<LightMyRequestResponse>): Promise<LightMyRequestResponse> {
   let res = await request();
@@ -292,6 +311,116 @@ const specificScenarios: Record<string, Scenario> = {
   'DELETE /users/{id}/sessions 404 NOT_FOUND': () => send('DELETE', `/users/${MISSING_ID}/sessions`, { as: f.admin }),
   'GET /admin/events 200': () => send('GET', '/admin/events?type=login.succeeded&limit=2', { as: f.admin }),
   'GET /admin/events 403 FORBIDDEN': () => send('GET', '/admin/events', { as: f.alice }),
+
+  'POST /auth/reauthenticate 401 MFA_CODE_INVALID': async () =>
+    send('POST', '/auth/reauthenticate', { as: (await enrolledUser()).user, json: { password: STRONG_PASSWORD } }),
+  'POST /auth/mfa/verify 200': async () => {
+    const { user, secret } = await enrolledUser();
+    return send('POST', '/auth/mfa/verify', { json: { mfa_token: await mfaTokenOf(user), code: totpCode(secret) } });
+  },
+  'POST /auth/mfa/verify 401 MFA_CODE_INVALID': async () => {
+    const { user } = await enrolledUser();
+    return send('POST', '/auth/mfa/verify', { json: { mfa_token: await mfaTokenOf(user), code: '000000' } });
+  },
+  'POST /auth/mfa/verify 401 TOKEN_INVALID': () =>
+    send('POST', '/auth/mfa/verify', { json: { mfa_token: 'F'.repeat(43), code: '000000' } }),
+  'POST /auth/mfa/verify 429 RATE_LIMITED': async () => {
+    const { user } = await enrolledUser();
+    return untilThrottled(async () => send('POST', '/auth/mfa/verify', { json: { mfa_token: await mfaTokenOf(user), code: '000000' } }));
+  },
+  'POST /auth/mfa/totp 200': async () => send('POST', '/auth/mfa/totp', { as: await signUp(ctx.app) }),
+  'POST /auth/mfa/totp 401 REAUTHENTICATION_REQUIRED': () =>
+    send('POST', '/auth/mfa/totp', { authorization: `Bearer ${staleToken(f.alice)}` }),
+  'POST /auth/mfa/totp 409 MFA_ALREADY_ENABLED': async () => send('POST', '/auth/mfa/totp', { as: (await enrolledUser()).user }),
+  'POST /auth/mfa/totp 409 MFA_UNAVAILABLE': async () => {
+    const prod = await createTestApp({ NODE_ENV: 'production', MAIL_OUTBOX_DIR: '/tmp/gatehouse-contract-outbox' });
+    try {
+      const user = await signUp(prod.app);
+      return await prod.app.inject({ method: 'POST', url: '/auth/mfa/totp', headers: user.headers });
+    } finally {
+      await prod.close();
+    }
+  },
+  'POST /auth/mfa/totp/confirm 200': async () => {
+    const user = await signUp(ctx.app);
+    const { secret } = (await send('POST', '/auth/mfa/totp', { as: user })).json();
+    return send('POST', '/auth/mfa/totp/confirm', { as: user, json: { code: totpCode(secret) } });
+  },
+  'POST /auth/mfa/totp/confirm 400 MFA_CODE_INVALID': async () => {
+    const user = await signUp(ctx.app);
+    await send('POST', '/auth/mfa/totp', { as: user });
+    return send('POST', '/auth/mfa/totp/confirm', { as: user, json: { code: '000000' } });
+  },
+  'POST /auth/mfa/totp/confirm 409 MFA_ALREADY_ENABLED': async () =>
+    send('POST', '/auth/mfa/totp/confirm', { as: (await enrolledUser()).user, json: { code: '000000' } }),
+  'POST /auth/mfa/totp/confirm 429 RATE_LIMITED': async () => {
+    const user = await signUp(ctx.app);
+    await send('POST', '/auth/mfa/totp', { as: user });
+    return untilThrottled(() => send('POST', '/auth/mfa/totp/confirm', { as: user, json: { code: '000000' } }));
+  },
+  'DELETE /auth/mfa/totp 204': async () => send('DELETE', '/auth/mfa/totp', { as: (await enrolledUser()).user }),
+  'DELETE /auth/mfa/totp 401 REAUTHENTICATION_REQUIRED': () =>
+    send('DELETE', '/auth/mfa/totp', { authorization: `Bearer ${staleToken(f.alice)}` }),
+  'POST /auth/mfa/recovery-codes 200': async () => send('POST', '/auth/mfa/recovery-codes', { as: (await enrolledUser()).user }),
+  'POST /auth/mfa/recovery-codes 400 VALIDATION_FAILED': async () =>
+    send('POST', '/auth/mfa/recovery-codes', { as: await signUp(ctx.app) }),
+  'POST /auth/mfa/recovery-codes 401 REAUTHENTICATION_REQUIRED': () =>
+    send('POST', '/auth/mfa/recovery-codes', { authorization: `Bearer ${staleToken(f.alice)}` }),
+  'DELETE /users/{id}/mfa 204': async () => send('DELETE', `/users/${(await enrolledUser()).user.id}/mfa`, { as: f.admin }),
+  'DELETE /users/{id}/mfa 403 FORBIDDEN': () => send('DELETE', `/users/${f.bob.id}/mfa`, { as: f.alice }),
+  'DELETE /users/{id}/mfa 404 NOT_FOUND': () => send('DELETE', `/users/${MISSING_ID}/mfa`, { as: f.admin }),
+
+  'POST /auth/passkeys/registration/options 401 REAUTHENTICATION_REQUIRED': () =>
+    send('POST', '/auth/passkeys/registration/options', { authorization: `Bearer ${staleToken(f.alice)}` }),
+  'POST /auth/passkeys/registration 201': async () => {
+    const user = await signUp(ctx.app);
+    const options = (await send('POST', '/auth/passkeys/registration/options', { as: user })).json();
+    return send('POST', '/auth/passkeys/registration', { as: user, json: { response: authenticator().create(options), name: 'Phone' } });
+  },
+  'POST /auth/passkeys/registration 400 VALIDATION_FAILED': async () => {
+    const user = await signUp(ctx.app);
+    const options = (await send('POST', '/auth/passkeys/registration/options', { as: user })).json();
+    const response = authenticator().create(options, { origin: 'https://evil.example' });
+    return send('POST', '/auth/passkeys/registration', { as: user, json: { response } });
+  },
+  'POST /auth/passkeys/authentication 200': async () => {
+    const user = await signUp(ctx.app);
+    const device = authenticator();
+    const options = (await send('POST', '/auth/passkeys/registration/options', { as: user })).json();
+    await send('POST', '/auth/passkeys/registration', { as: user, json: { response: device.create(options) } });
+    const { challenge_id, options: request } = (await send('POST', '/auth/passkeys/authentication/options')).json();
+    return send('POST', '/auth/passkeys/authentication', { json: { challenge_id, response: device.get(request) } });
+  },
+  'POST /auth/passkeys/authentication 401 INVALID_CREDENTIALS': async () => {
+    const { challenge_id, options } = (await send('POST', '/auth/passkeys/authentication/options')).json();
+    return send('POST', '/auth/passkeys/authentication', { json: { challenge_id, response: authenticator().get(options) } });
+  },
+  'POST /auth/passkeys/authentication 429 RATE_LIMITED': async () => {
+    const strict = await createTestApp({ LOGIN_MAX_FAILURES_PER_IP: '1' });
+    try {
+      const attempt = async () => {
+        const { challenge_id, options } = (
+          await strict.app.inject({ method: 'POST', url: '/auth/passkeys/authentication/options' })
+        ).json();
+        const response = authenticator().get(options);
+        return strict.app.inject({ method: 'POST', url: '/auth/passkeys/authentication', payload: { challenge_id, response } });
+      };
+      expect((await attempt()).statusCode).toBe(401);
+      return await attempt();
+    } finally {
+      await strict.close();
+    }
+  },
+  'DELETE /auth/passkeys/{id} 204': async () => {
+    const user = await signUp(ctx.app);
+    const options = (await send('POST', '/auth/passkeys/registration/options', { as: user })).json();
+    const added = (
+      await send('POST', '/auth/passkeys/registration', { as: user, json: { response: authenticator().create(options) } })
+    ).json();
+    return send('DELETE', `/auth/passkeys/${added.id}`, { as: user });
+  },
+  'DELETE /auth/passkeys/{id} 401 REAUTHENTICATION_REQUIRED': () =>
+    send('DELETE', `/auth/passkeys/${MISSING_ID}`, { authorization: `Bearer ${staleToken(f.alice)}` }),
 
   'POST /books 409 ISBN_TAKEN': () =>
     send('POST', '/books', { as: f.alice, json: { title: 'Again', author: 'Someone', isbn: f.book.isbn } }),
