@@ -617,7 +617,8 @@ function hideRecoveryCodes() {
 /** After any sign-in (password, code or passkey): tokens into memory, the account on screen. */
 async function showSignedIn(body) {
   storeTokens(body);
-  for (const id of ['login-password', 'mfa-code']) document.getElementById(id).value = '';
+  // Nothing of the sign-in stays in the form, for whoever uses this browser next.
+  for (const id of ['login-email', 'login-password', 'mfa-code']) document.getElementById(id).value = '';
   document.getElementById('login-form').hidden = false;
   document.getElementById('mfa-form').hidden = true;
   document.getElementById('sign-in').hidden = true;
