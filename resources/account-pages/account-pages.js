@@ -323,7 +323,11 @@ function askForPassword() {
       }
       status.className = 'message error';
       const paragraph = document.createElement('p');
-      paragraph.textContent = describeProblem(result, { '/password': 'Password' }, ACCOUNT_NEXT_STEP).summary;
+      // The API's wording covers sign-in ("email or password"); here only the password was typed.
+      paragraph.textContent =
+        result.problem.code === 'INVALID_CREDENTIALS'
+          ? 'The password is incorrect. Try again.'
+          : describeProblem(result, { '/password': 'Password' }, ACCOUNT_NEXT_STEP).summary;
       status.replaceChildren(paragraph);
       (result.problem.code === 'MFA_CODE_INVALID' ? code : password).focus();
     };
