@@ -340,13 +340,15 @@ describe.skipIf(skip)(
     });
 
     it('step-up: with a stale sign-in, changing the email asks for the password in a dialog, then goes through', async () => {
-      const quick = await serve({ REAUTH_MAX_AGE: '1s' });
+      // 2 s, not 1: auth_time is in whole seconds (floored), so a fresh step-up may already be up to
+      // a second old when the retried request arrives.
+      const quick = await serve({ REAUTH_MAX_AGE: '2s' });
       try {
         const { email, id } = await register('account-stepup', quick);
         const { page, section, signIn, signedIn, finish } = await open(1280, quick);
         await signIn(email);
         await signedIn(email);
-        await new Promise((resolve) => setTimeout(resolve, 1_100));
+        await new Promise((resolve) => setTimeout(resolve, 2_100));
 
         const newEmail = uniqueEmail('account-stepup-new');
         const profile = section('Profile');
@@ -378,7 +380,7 @@ describe.skipIf(skip)(
         // With two-factor on, the dialog asks for a code as well. Turning it on is itself a
         // sensitive change, and the sign-in is stale again by now: the dialog first asks for the
         // password only (two-factor is still off).
-        await new Promise((resolve) => setTimeout(resolve, 1_100));
+        await new Promise((resolve) => setTimeout(resolve, 2_100));
         const twoFactor = section('Two-factor sign-in');
         await twoFactor.getByRole('button', { name: 'Turn on two-factor sign-in' }).click();
         await dialog.waitFor();
@@ -391,7 +393,7 @@ describe.skipIf(skip)(
         await twoFactor.getByRole('status').getByText('Two-factor sign-in is on.').waitFor();
         await twoFactor.getByRole('button', { name: 'I have saved them' }).click();
 
-        await new Promise((resolve) => setTimeout(resolve, 1_100));
+        await new Promise((resolve) => setTimeout(resolve, 2_100));
         await twoFactor.getByRole('button', { name: 'Turn off two-factor sign-in' }).click();
         await dialog.waitFor();
         const code = dialog.getByLabel('Sign-in code');
@@ -410,13 +412,15 @@ describe.skipIf(skip)(
     });
 
     it('an expired access token is refreshed with the refresh token and the request retried once, twice in a row', async () => {
-      const short = await serve({ ACCESS_TOKEN_TTL: '1s', JWT_CLOCK_TOLERANCE_SECONDS: '0' });
+      // 2 s, not 1: iat and exp are whole seconds, so a 1 s token can expire within milliseconds of
+      // being issued, before the retry it was refreshed for arrives.
+      const short = await serve({ ACCESS_TOKEN_TTL: '2s', JWT_CLOCK_TOLERANCE_SECONDS: '0' });
       try {
         const { email, id } = await register('account-refresh', short);
         const { page, section, signIn, signedIn, finish } = await open(390, short);
         await signIn(email);
         await signedIn(email);
-        await new Promise((resolve) => setTimeout(resolve, 2_100));
+        await new Promise((resolve) => setTimeout(resolve, 3_100));
 
         // Saving reloads the events; the expired token costs one refresh and one retry.
         const profile = section('Profile');
@@ -428,7 +432,7 @@ describe.skipIf(skip)(
 
         // Expired again: the page refreshes with the rotated refresh token it kept (presenting the
         // used one would count as reuse and end the session).
-        await new Promise((resolve) => setTimeout(resolve, 2_100));
+        await new Promise((resolve) => setTimeout(resolve, 3_100));
         await section('Where you are signed in').getByRole('button', { name: 'Sign out everywhere else' }).click();
         await section('Where you are signed in').getByRole('status').getByText('Every other device is signed out').waitFor();
         const types = (await short.ctx.db.selectFrom('security_events').select('type').where('user_id', '=', id).execute()).map(
