@@ -6,7 +6,10 @@ import { extname } from 'node:path';
  * The policy of every page Gatehouse serves (account pages now, an account or admin console
  * later): its own script and stylesheet only, nothing inline, no other origin, no framing, and
  * fetch() only back to this origin. Trusted Types forbid string-to-DOM sinks (innerHTML), so
- * a page can only build its DOM through textContent and createElement.
+ * a page can only build its DOM through textContent and createElement. The one exception is a
+ * single named policy, `gatehouse-qr-svg`: the account page parses the server's TOTP QR code
+ * (SVG) with DOMParser, a Trusted Types sink, and keeps it only if every element and attribute is
+ * on an allow-list. Naming it means no other policy can be created, by any script.
  */
 export const PAGE_CSP = [
   "default-src 'none'",
@@ -17,6 +20,7 @@ export const PAGE_CSP = [
   "frame-ancestors 'none'",
   "base-uri 'none'",
   "require-trusted-types-for 'script'",
+  'trusted-types gatehouse-qr-svg',
 ].join('; ');
 
 /**

@@ -29,7 +29,7 @@ const BODYLESS = new Set([
   'POST /auth/passkeys/authentication/options',
 ]);
 // HTML pages (the one that renders this document, the hosted account pages) are not API operations.
-const NOT_IN_DOCUMENT = new Set(['GET /docs', 'GET /verify-email', 'GET /reset-password']);
+const NOT_IN_DOCUMENT = new Set(['GET /docs', 'GET /verify-email', 'GET /reset-password', 'GET /account']);
 // Documented additions beyond the contract (none today: every route is in docs/api-contract.md).
 const BEYOND_CONTRACT = new Set<string>([]);
 

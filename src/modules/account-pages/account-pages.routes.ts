@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { notFound } from '../../errors.js';
 import { loadStaticAssets, PAGE_HEADERS, renderPage } from '../../lib/page-shell.js';
-import { resetPasswordMain, verifyEmailMain } from './account-pages.views.js';
+import { accountMain, resetPasswordMain, verifyEmailMain } from './account-pages.views.js';
 
 // Beside src/ and dist/ alike: both are two levels below the project root, as resources/ is.
 const ASSET_DIR = new URL('../../../resources/account-pages/', import.meta.url);
@@ -16,8 +16,9 @@ const PageQuery = Type.Object({
 const AssetParams = Type.Object({ file: Type.String({ maxLength: 100 }) });
 
 /**
- * The pages that mails link to (PUBLIC_URL + /verify-email, /reset-password). They are not API
- * operations, so they stay out of the OpenAPI document; each does its work through the API.
+ * The pages that mails link to (PUBLIC_URL + /verify-email, /reset-password), and /account where
+ * a person signs in and manages their account. They are not API operations, so they stay out of
+ * the OpenAPI document; each does its work through the API.
  */
 export const accountPagesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { nameOf, assets } = loadStaticAssets(ASSET_DIR, [SCRIPT, STYLESHEET]);
@@ -27,10 +28,13 @@ export const accountPagesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/verify-email': renderPage({ ...shell, id: 'verify-email', title: 'Confirm your email address', main: verifyEmailMain() }),
     '/reset-password': renderPage({ ...shell, id: 'reset-password', title: 'Choose a new password', main: resetPasswordMain() }),
   };
+  const account = renderPage({ ...shell, id: 'account', title: 'Your account', main: accountMain() });
 
   for (const [url, page] of Object.entries(pages)) {
     app.get(url, { schema: { hide: true, querystring: PageQuery } }, async (_request, reply) => reply.headers(PAGE_HEADERS).send(page));
   }
+  // No query: the account page takes nothing from its address; it signs in through the API.
+  app.get('/account', { schema: { hide: true } }, async (_request, reply) => reply.headers(PAGE_HEADERS).send(account));
 
   app.get('/assets/:file', { schema: { hide: true, params: AssetParams } }, async (request, reply) => {
     const asset = assets.get(request.params.file);

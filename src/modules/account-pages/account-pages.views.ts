@@ -41,3 +41,162 @@ export function resetPasswordMain(): SafeHtml {
 </form>
 ${messageRegion}`;
 }
+
+/** A section's own live region, so a message appears next to the control that caused it. */
+const sectionStatus = (id: string) =>
+  html`<div id="${id}" class="message" role="status" aria-live="polite" aria-atomic="true" tabindex="-1"></div>`;
+
+/**
+ * /account: sign-in (password, then a code when two-factor is on; or a passkey), then the
+ * account's settings. Everything after sign-in starts hidden: the script shows it once it holds
+ * tokens (in memory only), and every rule is the API's.
+ */
+export function accountMain(): SafeHtml {
+  return html`${messageRegion}
+<section id="sign-in" aria-labelledby="sign-in-heading">
+<h2 id="sign-in-heading">Sign in</h2>
+<form id="login-form" method="post">
+<div class="field">
+<label for="login-email">Email</label>
+<input id="login-email" name="email" type="email" autocomplete="username webauthn" required>
+</div>
+<div class="field">
+<label for="login-password">Password</label>
+<input id="login-password" name="password" type="password" autocomplete="current-password" required>
+</div>
+<button type="submit">Sign in</button>
+</form>
+<form id="mfa-form" method="post" hidden>
+<p>Two-factor sign-in is on for this account.</p>
+<div class="field">
+<label for="mfa-code">Sign-in code</label>
+<input id="mfa-code" name="code" type="text" inputmode="text" autocomplete="one-time-code" autocapitalize="characters" spellcheck="false" required aria-describedby="mfa-code-help">
+<p id="mfa-code-help" class="hint">The 6-digit code from your authenticator app, or one of your recovery codes if you do not have the app at hand.</p>
+</div>
+<button type="submit">Continue</button>
+<button type="button" id="mfa-cancel" class="secondary">Start again</button>
+</form>
+<div id="passkey-sign-in">
+<p class="divider">or</p>
+<button type="button" id="passkey-login" class="secondary">Sign in with a passkey</button>
+</div>
+</section>
+
+<div id="account" hidden>
+<section aria-labelledby="signed-in-heading" class="signed-in">
+<h2 id="signed-in-heading" class="visually-hidden">Signed in</h2>
+<p>Signed in as <strong id="signed-in-as"></strong></p>
+<button type="button" id="logout">Sign out</button>
+</section>
+
+<section id="profile" aria-labelledby="profile-heading">
+<h2 id="profile-heading">Profile</h2>
+<form id="profile-form" method="post">
+<div class="field">
+<label for="profile-name">Name</label>
+<input id="profile-name" name="name" type="text" autocomplete="name" maxlength="100">
+</div>
+<div class="field">
+<label for="profile-email">Email</label>
+<input id="profile-email" name="email" type="email" autocomplete="email" required aria-describedby="profile-email-help">
+<p id="profile-email-help" class="hint">Changing it asks for your password again, and sends a confirmation link to the new address.</p>
+</div>
+<button type="submit">Save profile</button>
+</form>
+${sectionStatus('profile-status')}
+</section>
+
+<section id="password" aria-labelledby="password-heading">
+<h2 id="password-heading">Password</h2>
+<form id="password-form" method="post">
+<div class="field">
+<label for="current-password">Current password</label>
+<input id="current-password" name="current_password" type="password" autocomplete="current-password" required>
+</div>
+<div class="field">
+<label for="change-new-password">New password</label>
+<input id="change-new-password" name="new_password" type="password" autocomplete="new-password" required aria-describedby="change-password-rules">
+<p id="change-password-rules" class="hint">${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters, not a common password. Every other device is signed out.</p>
+</div>
+<button type="submit">Change password</button>
+</form>
+${sectionStatus('password-status')}
+</section>
+
+<section id="two-factor" aria-labelledby="two-factor-heading">
+<h2 id="two-factor-heading">Two-factor sign-in</h2>
+<p id="totp-state"></p>
+<button type="button" id="totp-start">Turn on two-factor sign-in</button>
+<div id="totp-enrol" hidden>
+<p>Scan this QR code with your authenticator app, or type the key into it.</p>
+<figure id="totp-qr" class="qr"></figure>
+<p>Key: <code id="totp-secret" class="secret"></code></p>
+<form id="totp-confirm-form" method="post">
+<div class="field">
+<label for="totp-confirm-code">Code from the app</label>
+<input id="totp-confirm-code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required>
+</div>
+<button type="submit">Confirm and turn on</button>
+</form>
+</div>
+<div id="recovery-codes" hidden>
+<h3 id="recovery-codes-heading">Your recovery codes</h3>
+<p class="note">Keep these ten codes somewhere safe, away from your phone: each one signs you in once if you lose the app. <strong>They are shown only now.</strong></p>
+<ol id="recovery-code-list" class="codes" aria-labelledby="recovery-codes-heading"></ol>
+<button type="button" id="recovery-codes-done" class="secondary">I have saved them</button>
+</div>
+<div id="totp-manage" hidden>
+<button type="button" id="recovery-regenerate" class="secondary">Get new recovery codes</button>
+<button type="button" id="totp-disable" class="danger">Turn off two-factor sign-in</button>
+</div>
+${sectionStatus('two-factor-status')}
+</section>
+
+<section id="passkeys" aria-labelledby="passkeys-heading">
+<h2 id="passkeys-heading">Passkeys</h2>
+<p class="hint">A passkey signs you in with your device's screen lock, without a password.</p>
+<ul id="passkey-list" class="items" aria-labelledby="passkeys-heading"></ul>
+<form id="passkey-form" method="post">
+<div class="field">
+<label for="passkey-name">Passkey name</label>
+<input id="passkey-name" name="name" type="text" maxlength="100" placeholder="e.g. Work laptop">
+</div>
+<button type="submit">Add a passkey</button>
+</form>
+${sectionStatus('passkeys-status')}
+</section>
+
+<section id="sessions" aria-labelledby="sessions-heading">
+<h2 id="sessions-heading">Where you are signed in</h2>
+<ul id="session-list" class="items" aria-labelledby="sessions-heading"></ul>
+<button type="button" id="logout-others" class="secondary">Sign out everywhere else</button>
+${sectionStatus('sessions-status')}
+</section>
+
+<section id="events" aria-labelledby="events-heading">
+<h2 id="events-heading">Recent security activity</h2>
+<ol id="event-list" class="items" aria-labelledby="events-heading"></ol>
+</section>
+</div>
+
+<dialog id="reauth-dialog" aria-labelledby="reauth-heading">
+<form id="reauth-form" method="dialog">
+<h2 id="reauth-heading">Confirm it is you</h2>
+<p>This change needs a recent sign-in. Enter your password to continue.</p>
+<div class="field">
+<label for="reauth-password">Password</label>
+<input id="reauth-password" name="password" type="password" autocomplete="current-password" required>
+</div>
+<div class="field" id="reauth-code-field" hidden>
+<label for="reauth-code">Sign-in code</label>
+<input id="reauth-code" name="code" type="text" autocomplete="one-time-code" autocapitalize="characters" spellcheck="false" aria-describedby="reauth-code-help">
+<p id="reauth-code-help" class="hint">The 6-digit code from your authenticator app, or a recovery code.</p>
+</div>
+<div id="reauth-status" class="message" role="alert" tabindex="-1"></div>
+<div class="actions">
+<button type="submit" value="confirm">Confirm</button>
+<button type="button" id="reauth-cancel" class="secondary">Cancel</button>
+</div>
+</form>
+</dialog>`;
+}

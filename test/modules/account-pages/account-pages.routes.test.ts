@@ -5,9 +5,10 @@ import { createTestApp, expectProblem, signUp, type TestContext } from '../../he
 import { tokenFromOutbox } from '../../helpers/outbox.js';
 
 // The pages over HTTP (app.inject): headers, markup rules and "opening the link changes
-// nothing". What a person does on them is in account-pages.browser.test.ts.
+// nothing". What a person does on them is in account-pages.browser.test.ts and
+// account.browser.test.ts.
 
-const PAGES = ['/verify-email', '/reset-password'];
+const PAGES = ['/verify-email', '/reset-password', '/account'];
 
 let ctx: TestContext;
 beforeAll(async () => {
@@ -20,7 +21,7 @@ function assetUrls(body: string): string[] {
   return [...body.matchAll(/(?:href|src)="(assets\/[^"]+)"/g)].map((m) => `/${m[1]}`);
 }
 
-describe('GET /verify-email and GET /reset-password', () => {
+describe('GET /verify-email, GET /reset-password and GET /account', () => {
   it.each(PAGES)('%s is an HTML page with the strict page policy instead of the API one', async (url) => {
     const res = await ctx.app.inject({ url: `${url}?token=${'A'.repeat(43)}` });
     expect(res.statusCode).toBe(200);
@@ -38,7 +39,9 @@ describe('GET /verify-email and GET /reset-password', () => {
     ]) {
       expect(csp.split('; ')).toContain(directive);
     }
-    expect(csp).not.toMatch(/unsafe-|\*|https?:|data:/);
+    expect(csp).not.toMatch(/unsafe-|\*|https?:|data:|blob:|allow-duplicates/);
+    // Trusted Types: string-to-DOM sinks need a policy, and only one named policy may exist.
+    expect(csp.split('; ')).toEqual(expect.arrayContaining(["require-trusted-types-for 'script'", 'trusted-types gatehouse-qr-svg']));
     expect(res.headers).toMatchObject({
       'referrer-policy': 'no-referrer',
       'cache-control': 'no-store',
@@ -76,6 +79,28 @@ describe('GET /verify-email and GET /reset-password', () => {
     expect(res.body).toContain('be 12 to 128 characters long');
     expect(res.body).toMatch(/not be a common password/);
     expect(res.body).toMatch(/not contain the name part of your email address/);
+  });
+
+  it('/account labels every sign-in and settings control, keeps the step-up dialog, and starts signed out', async () => {
+    const res = await ctx.app.inject({ url: '/account' });
+    for (const [id, label] of [
+      ['login-email', 'Email'],
+      ['login-password', 'Password'],
+      ['mfa-code', 'Sign-in code'],
+      ['profile-name', 'Name'],
+      ['current-password', 'Current password'],
+      ['change-new-password', 'New password'],
+      ['totp-confirm-code', 'Code from the app'],
+      ['passkey-name', 'Passkey name'],
+      ['reauth-password', 'Password'],
+    ]) {
+      expect(res.body).toContain(`<label for="${id}">${label}</label>`);
+    }
+    expect(res.body).toMatch(/<dialog id="reauth-dialog" aria-labelledby="reauth-heading">/);
+    // Everything past sign-in is hidden until the script holds tokens.
+    expect(res.body).toContain('<div id="account" hidden>');
+    // The page holds no token of its own and asks for none in its address.
+    expect(res.body).not.toMatch(/token=/);
   });
 
   it('opening a mailed link changes nothing (mail scanners follow links); the button does', async () => {
