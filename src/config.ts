@@ -203,10 +203,16 @@ export function loadConfig(env: Env = readEnvironment()): Config {
   // there: without it TOTP cannot be turned on (said at start and at enrolment). Outside
   // production it is generated once into the data directory, like JWT_SECRET.
   const keyStore = algorithm !== 'HS256' && !env.JWT_PRIVATE_KEY?.trim() && !env.JWT_PRIVATE_KEY_FILE?.trim();
+  const totpOff: ResolvedSecret = {
+    ...NO_SECRET,
+    warning: 'KEY_ENCRYPTION_SECRET not set: users cannot turn on TOTP two-factor sign-in (set it to allow it)',
+  };
   const keyEncryption: ResolvedSecret =
-    keyStore || !production || (env.KEY_ENCRYPTION_SECRET ?? '').trim() !== ''
+    keyStore || (env.KEY_ENCRYPTION_SECRET ?? '').trim() !== ''
       ? resolveSecret('KEY_ENCRYPTION_SECRET', 'key-encryption-secret', env.KEY_ENCRYPTION_SECRET, secretCtx)
-      : { ...NO_SECRET, warning: 'KEY_ENCRYPTION_SECRET not set: users cannot turn on TOTP two-factor sign-in (set it to allow it)' };
+      : production
+        ? totpOff
+        : optionalDevelopmentSecret(secretCtx, totpOff);
   const keyRotationIntervalSeconds = str('JWT_KEY_ROTATION_INTERVAL', '0') === '0' ? 0 : duration('JWT_KEY_ROTATION_INTERVAL', '30d');
 
   const smtpUrl = parseSmtpUrl(str('SMTP_URL', ''), problems);
@@ -431,6 +437,21 @@ function parseTrustProxy(raw: string, problems: string[]): TrustProxy {
   if (entries.every((e) => /^[0-9a-fA-F.:/]+$/.test(e))) return entries;
   problems.push('TRUST_PROXY must be false, true, a hop count, or a comma-separated list of proxy IPs/CIDRs');
   return false;
+}
+
+/**
+ * The development KEY_ENCRYPTION_SECRET when nothing needs it but TOTP: generated like the others,
+ * but a data directory that cannot take the file (read-only, say) leaves TOTP off rather than
+ * failing the start over an optional feature.
+ */
+function optionalDevelopmentSecret(
+  ctx: { production: boolean; database: DatabaseConfig; problems: string[] },
+  off: ResolvedSecret,
+): ResolvedSecret {
+  if (ctx.problems.length > 0) return off;
+  const problems: string[] = [];
+  const resolved = resolveSecret('KEY_ENCRYPTION_SECRET', 'key-encryption-secret', undefined, { ...ctx, problems });
+  return problems.length > 0 ? off : resolved;
 }
 
 interface ResolvedSecret {

@@ -104,7 +104,7 @@ export function createMfaService(deps: MfaServiceDeps) {
     const codes = generateRecoveryCodes();
     const done = await db.transaction().execute(async (trx) => {
       const user = await findUserById(trx, actor.id);
-      if (!user || user.mfa_enabled !== 1) return false;
+      if (user?.mfa_enabled !== 1) return false;
       await repo.replaceRecoveryCodes(trx, actor.id, codes.map(hashRecoveryCode), nowIso());
       await recordEvent(trx, { type: 'recovery_codes.regenerated', userId: actor.id, sessionId: actor.sessionId, client, data: {} });
       return true;

@@ -17,7 +17,7 @@ beforeAll(async () => {
 });
 afterAll(async () => ctx.close());
 
-const USER_KEYS = ['created_at', 'disabled', 'email', 'email_verified', 'id', 'name', 'role', 'updated_at'];
+const USER_KEYS = ['created_at', 'disabled', 'email', 'email_verified', 'id', 'mfa_enabled', 'name', 'role', 'updated_at'];
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const UUIDV7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
