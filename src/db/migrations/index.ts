@@ -4,6 +4,7 @@ import * as booksAndBucketlists from './2026-11-23-0002-books-and-bucketlists.js
 import * as signingKeys from './2026-11-23-0003-signing-keys.js';
 import * as accountTokens from './2026-11-23-0004-account-tokens.js';
 import * as credentialVersion from './2026-11-30-0005-credential-version.js';
+import * as searchIndexes from './2026-11-30-0006-search-indexes.js';
 
 /**
  * Every migration, by date-prefixed name. Listed statically (not read from a folder) so the
@@ -17,6 +18,7 @@ export const migrationProvider: MigrationProvider = {
       '2026-11-23-0003-signing-keys': signingKeys,
       '2026-11-23-0004-account-tokens': accountTokens,
       '2026-11-30-0005-credential-version': credentialVersion,
+      '2026-11-30-0006-search-indexes': searchIndexes,
     };
   },
 };

@@ -2,7 +2,7 @@ import type { Insertable, Updateable } from 'kysely';
 import type { BooksTable } from '../../db/database.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import { preparedQuery } from '../../db/prepared-query.js';
-import { afterCursor, containsInsensitive } from '../../db/sql-helpers.js';
+import { afterCursor, containsAnyInsensitive, type SearchableTable } from '../../db/sql-helpers.js';
 import { UniqueViolation } from '../../errors.js';
 import type { Cursor } from '../../lib/pagination.js';
 import type { Executor } from '../users/users.repository.js';
@@ -55,17 +55,16 @@ export async function deleteBook(db: Executor, id: string): Promise<void> {
   await db.deleteFrom('books').where('id', '=', id).execute();
 }
 
-/** A keyset page of the catalogue; `limit + 1` rows signal a next page. */
-export function listBooks(
+const BOOKS_SEARCH: SearchableTable = { table: 'books', searchTable: 'books_search', columns: ['title', 'author'] };
+
+/** A keyset page of the catalogue; `q` matches title or author (contains, case-insensitive); `limit + 1` rows signal a next page. */
+export async function listBooks(
   db: Executor,
   options: { q?: string; author?: string; limit: number; cursor: Cursor | null },
 ): Promise<BookRow[]> {
   let query = db.selectFrom('books').selectAll();
   if (options.author !== undefined) query = query.where('author', '=', options.author);
-  if (options.q) {
-    const term = options.q;
-    query = query.where((eb) => eb.or([containsInsensitive('books.title', term), containsInsensitive('books.author', term)]));
-  }
+  if (options.q) query = query.where(await containsAnyInsensitive(db, BOOKS_SEARCH, options.q));
   if (options.cursor) query = query.where(afterCursor('books', options.cursor));
   return query
     .orderBy('created_at')

@@ -1,6 +1,6 @@
 import type { Insertable, Updateable } from 'kysely';
 import type { BucketlistItemsTable, BucketlistsTable } from '../../db/database.js';
-import { afterCursor, containsInsensitive } from '../../db/sql-helpers.js';
+import { afterCursor, containsAnyInsensitive, type SearchableTable } from '../../db/sql-helpers.js';
 import type { Cursor } from '../../lib/pagination.js';
 import type { Executor } from '../users/users.repository.js';
 
@@ -34,14 +34,16 @@ export function findBucketlistForOwner(db: Executor, id: string, scope: OwnerSco
   return query.executeTakeFirst() as Promise<BucketlistRow | undefined>;
 }
 
-/** The caller's own bucketlists, a keyset page. */
-export function listBucketlistsForOwner(
+const BUCKETLISTS_SEARCH: SearchableTable = { table: 'bucketlists', searchTable: 'bucketlists_search', columns: ['name'] };
+
+/** The caller's own bucketlists, a keyset page; `q` matches the name. */
+export async function listBucketlistsForOwner(
   db: Executor,
   ownerId: string,
   options: { q?: string; limit: number; cursor: Cursor | null },
 ): Promise<BucketlistRow[]> {
   let query = bucketlistsWithCount(db).where('bucketlists.owner_id', '=', ownerId);
-  if (options.q) query = query.where(containsInsensitive('bucketlists.name', options.q));
+  if (options.q) query = query.where(await containsAnyInsensitive(db, BUCKETLISTS_SEARCH, options.q));
   if (options.cursor) query = query.where(afterCursor('bucketlists', options.cursor));
   return query
     .orderBy('bucketlists.created_at')

@@ -2,7 +2,7 @@ import { type Kysely, sql, type Transaction, type Updateable } from 'kysely';
 import type { DB, UsersTable } from '../../db/database.js';
 import { isPostgres } from '../../db/dialect.js';
 import { isUniqueViolation } from '../../db/errors.js';
-import { afterCursor, containsInsensitive } from '../../db/sql-helpers.js';
+import { afterCursor, containsAnyInsensitive, type SearchableTable } from '../../db/sql-helpers.js';
 import { UniqueViolation } from '../../errors.js';
 import type { Cursor } from '../../lib/pagination.js';
 
@@ -72,13 +72,12 @@ export async function countOtherActiveAdmins(db: Executor, exceptId: string): Pr
   return admins.filter((admin) => admin.id !== exceptId).length;
 }
 
-/** A keyset page of users ordered by (created_at, id); `limit + 1` rows signal a next page. */
-export function listUsers(db: Executor, options: { q?: string; limit: number; cursor: Cursor | null }): Promise<UserRow[]> {
+const USERS_SEARCH: SearchableTable = { table: 'users', searchTable: 'users_search', columns: ['email', 'name'] };
+
+/** A keyset page of users ordered by (created_at, id); `q` matches email or name; `limit + 1` rows signal a next page. */
+export async function listUsers(db: Executor, options: { q?: string; limit: number; cursor: Cursor | null }): Promise<UserRow[]> {
   let query = db.selectFrom('users').selectAll();
-  if (options.q) {
-    const term = options.q;
-    query = query.where((eb) => eb.or([containsInsensitive('users.email', term), containsInsensitive('users.name', term)]));
-  }
+  if (options.q) query = query.where(await containsAnyInsensitive(db, USERS_SEARCH, options.q));
   if (options.cursor) query = query.where(afterCursor('users', options.cursor));
   return query
     .orderBy('created_at')
