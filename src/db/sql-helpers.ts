@@ -40,6 +40,17 @@ export const SEARCH_CANDIDATE_LIMIT = 2000;
 /** FTS5 trigrams need three characters; shorter terms have none to look up. */
 const TRIGRAM = 3;
 
+/** A search condition, and whether it looks rows up by rowid from the trigram candidates. */
+export interface TermFilter {
+  where: RawBuilder<boolean>;
+  /**
+   * True when the condition fetches the few trigram candidates by rowid (SQLite): the query's
+   * other conditions must then not drive it through their own index (see withoutIndex), or
+   * SQLite may walk, say, all of an owner's rows checking each against the candidates.
+   */
+  byCandidates: boolean;
+}
+
 /**
  * Rows where any of the columns contains `term`, case-insensitively: exactly
  * containsInsensitive on each column, ORed, on both databases. On PostgreSQL the pg_trgm GIN
@@ -49,19 +60,27 @@ const TRIGRAM = 3;
  * widely than SQLite's ASCII-only lower(). Short or common terms keep the plain LIKE filter on
  * the ordered index scan, which stops after `limit + 1` matches.
  */
-export async function containsAnyInsensitive(db: Executor, target: SearchableTable, term: string): Promise<RawBuilder<boolean>> {
+export async function containsAnyInsensitive(db: Executor, target: SearchableTable, term: string): Promise<TermFilter> {
   const exact = sql<boolean>`(${sql.join(
     target.columns.map((column) => containsInsensitive(`${target.table}.${column}`, term)),
     sql` or `,
   )})`;
-  if (isPostgres(db)) return exact;
+  if (isPostgres(db)) return { where: exact, byCandidates: false };
   const phrase = trigramPhrase(term);
-  if (phrase === null) return exact;
+  if (phrase === null) return { where: exact, byCandidates: false };
   const search = sql.table(target.searchTable);
   const candidates = sql`select rowid from ${search} where ${search} match ${phrase}`;
   const { rows } = await sql<{ n: number }>`select count(*) as n from (${candidates} limit ${SEARCH_CANDIDATE_LIMIT + 1})`.execute(db);
-  if ((rows[0]?.n ?? 0) > SEARCH_CANDIDATE_LIMIT) return exact;
-  return sql<boolean>`(${sql.ref(`${target.table}.rowid`)} in (${candidates}) and ${exact})`;
+  if ((rows[0]?.n ?? 0) > SEARCH_CANDIDATE_LIMIT) return { where: exact, byCandidates: false };
+  return { where: sql<boolean>`(${sql.ref(`${target.table}.rowid`)} in (${candidates}) and ${exact})`, byCandidates: true };
+}
+
+/**
+ * The column as an expression SQLite cannot answer from an index (unary +; SQLite only), for
+ * the other conditions of a query driven by the trigram candidates (TermFilter.byCandidates).
+ */
+export function withoutIndex(column: string): RawBuilder<unknown> {
+  return sql`+${sql.ref(column)}`;
 }
 
 /**

@@ -1,8 +1,8 @@
-import type { Insertable, Updateable } from 'kysely';
+import { type Insertable, sql, type Updateable } from 'kysely';
 import type { BooksTable } from '../../db/database.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import { preparedQuery } from '../../db/prepared-query.js';
-import { afterCursor, containsAnyInsensitive, type SearchableTable } from '../../db/sql-helpers.js';
+import { afterCursor, containsAnyInsensitive, type SearchableTable, withoutIndex } from '../../db/sql-helpers.js';
 import { UniqueViolation } from '../../errors.js';
 import type { Cursor } from '../../lib/pagination.js';
 import type { Executor } from '../users/users.repository.js';
@@ -62,9 +62,12 @@ export async function listBooks(
   db: Executor,
   options: { q?: string; author?: string; limit: number; cursor: Cursor | null },
 ): Promise<BookRow[]> {
+  const search = options.q ? await containsAnyInsensitive(db, BOOKS_SEARCH, options.q) : null;
   let query = db.selectFrom('books').selectAll();
-  if (options.author !== undefined) query = query.where('author', '=', options.author);
-  if (options.q) query = query.where(await containsAnyInsensitive(db, BOOKS_SEARCH, options.q));
+  if (options.author !== undefined) {
+    query = query.where(search?.byCandidates ? withoutIndex('books.author') : sql.ref('books.author'), '=', options.author);
+  }
+  if (search) query = query.where(search.where);
   if (options.cursor) query = query.where(afterCursor('books', options.cursor));
   return query
     .orderBy('created_at')

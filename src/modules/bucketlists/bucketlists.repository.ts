@@ -1,6 +1,6 @@
-import type { Insertable, Updateable } from 'kysely';
+import { type Insertable, sql, type Updateable } from 'kysely';
 import type { BucketlistItemsTable, BucketlistsTable } from '../../db/database.js';
-import { afterCursor, containsAnyInsensitive, type SearchableTable } from '../../db/sql-helpers.js';
+import { afterCursor, containsAnyInsensitive, type SearchableTable, withoutIndex } from '../../db/sql-helpers.js';
 import type { Cursor } from '../../lib/pagination.js';
 import type { Executor } from '../users/users.repository.js';
 
@@ -42,8 +42,10 @@ export async function listBucketlistsForOwner(
   ownerId: string,
   options: { q?: string; limit: number; cursor: Cursor | null },
 ): Promise<BucketlistRow[]> {
-  let query = bucketlistsWithCount(db).where('bucketlists.owner_id', '=', ownerId);
-  if (options.q) query = query.where(await containsAnyInsensitive(db, BUCKETLISTS_SEARCH, options.q));
+  const search = options.q ? await containsAnyInsensitive(db, BUCKETLISTS_SEARCH, options.q) : null;
+  const owner = search?.byCandidates ? withoutIndex('bucketlists.owner_id') : sql.ref('bucketlists.owner_id');
+  let query = bucketlistsWithCount(db).where(owner, '=', ownerId);
+  if (search) query = query.where(search.where);
   if (options.cursor) query = query.where(afterCursor('bucketlists', options.cursor));
   return query
     .orderBy('bucketlists.created_at')

@@ -77,7 +77,7 @@ const USERS_SEARCH: SearchableTable = { table: 'users', searchTable: 'users_sear
 /** A keyset page of users ordered by (created_at, id); `q` matches email or name; `limit + 1` rows signal a next page. */
 export async function listUsers(db: Executor, options: { q?: string; limit: number; cursor: Cursor | null }): Promise<UserRow[]> {
   let query = db.selectFrom('users').selectAll();
-  if (options.q) query = query.where(await containsAnyInsensitive(db, USERS_SEARCH, options.q));
+  if (options.q) query = query.where((await containsAnyInsensitive(db, USERS_SEARCH, options.q)).where);
   if (options.cursor) query = query.where(afterCursor('users', options.cursor));
   return query
     .orderBy('created_at')
