@@ -101,7 +101,17 @@ async function seed(n, dir) {
   const started = performance.now();
   const adminId = uuidv7();
   let bookId = '';
+  // The search triggers index row by row, four times slower than one rebuild at the end: set
+  // them aside while seeding, rebuild the trigram tables, and put back the very same triggers.
+  const triggers = db
+    .prepare("select name, sql from sqlite_master where type = 'trigger' and name like '%\\_search\\_after\\_%' escape '\\'")
+    .all();
+  const searchTables = db
+    .prepare("select name from sqlite_master where type = 'table' and name like '%\\_search' escape '\\'")
+    .pluck()
+    .all();
   db.transaction(() => {
+    for (const { name } of triggers) db.exec(`drop trigger "${name}"`);
     const base = Date.parse('2020-01-01T00:00:00.000Z');
     const at = (i) => new Date(base + i).toISOString();
     const user = db.prepare(
@@ -128,6 +138,8 @@ async function seed(n, dir) {
         list.run(uuidv7(), rare ? `See a ${RARE}` : `List ${word(i)} ${i}`, adminId, at(i), at(i));
       }
     }
+    for (const table of searchTables) db.exec(`insert into "${table}" ("${table}") values ('rebuild')`);
+    for (const { sql } of triggers) db.exec(sql);
   })();
   db.pragma('optimize');
   db.close();

@@ -94,11 +94,23 @@ function explainStartupFailure(error: unknown, database: DatabaseConfig): string
     return null;
   }
   const server = describePostgresUrl(database.url);
+  if (needsPgTrgm(error))
+    return `PostgreSQL ${server} cannot create the pg_trgm extension the search indexes need ${reason}; install the PostgreSQL contrib modules on the database server (Debian/Ubuntu and RHEL: the postgresql-contrib package; the official Docker images include them), or have a superuser run CREATE EXTENSION pg_trgm in this database`;
   if (code === '25006') return `PostgreSQL ${server} accepts no writes (a read-only standby?) ${reason}; point DATABASE_URL at the primary`;
   if (code === '28P01' || code === '28000') return `PostgreSQL ${server} refused the credentials ${reason}; check DATABASE_URL`;
   if (code === '3D000') return `PostgreSQL ${server}: the database does not exist ${reason}; create it first`;
   if (isDatabaseUnavailable(error)) return `PostgreSQL ${server} is not reachable ${reason}; check that it runs and DATABASE_URL is right`;
   return null;
+}
+
+/**
+ * True when the search-indexes migration failed on CREATE EXTENSION pg_trgm: the extension's
+ * files are not installed (58P01, undefined_file) or the role may not create it (42501).
+ */
+function needsPgTrgm(error: Error): boolean {
+  const cause = error.cause instanceof Error ? error.cause : error;
+  const code = String((cause as { code?: unknown }).code ?? '');
+  return (code === '58P01' || code === '42501') && cause.message.includes('pg_trgm');
 }
 
 /** host:port/database of a PostgreSQL URL, never its password. */
