@@ -252,6 +252,17 @@ describe(`search plans over ${SEEDED} rows (${TEST_DB})`, () => {
     }
   });
 
+  it('a rare term with an author filter: the candidates drive the query, the author is checked on them', async () => {
+    const plans = await withSeqScanOff(() =>
+      capture((db) => listBooks(db, { q: 'quokka', author: 'Author 7', limit: 20, cursor: null }))(),
+    );
+    for (const plan of plans) expect(plan).not.toMatch(FULL_SCAN);
+    if (TEST_DB === 'sqlite') {
+      expect(plans.at(-1)).toMatch(/SEARCH books USING INTEGER PRIMARY KEY \(rowid=\?\)/);
+      expect(plans.at(-1)).not.toContain('books_author_created_at_id_idx');
+    }
+  });
+
   it.each([
     ['books', books, 'books_created_at_id_idx'],
     ['users', users, 'users_created_at_id_idx'],
