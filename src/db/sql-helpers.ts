@@ -49,6 +49,12 @@ export interface TermFilter {
    * SQLite may walk, say, all of an owner's rows checking each against the candidates.
    */
   byCandidates: boolean;
+  /**
+   * True when the condition is the plain LIKE on SQLite, tested row by row along the ordered
+   * index: a page must then be read in slices (scanInSlices), so that a term matching few or no
+   * rows does not hold the event loop for a read of the whole table.
+   */
+  walksIndex: boolean;
 }
 
 /**
@@ -65,14 +71,63 @@ export async function containsAnyInsensitive(db: Executor, target: SearchableTab
     target.columns.map((column) => containsInsensitive(`${target.table}.${column}`, term)),
     sql` or `,
   )})`;
-  if (isPostgres(db)) return { where: exact, byCandidates: false };
+  if (isPostgres(db)) return { where: exact, byCandidates: false, walksIndex: false };
   const phrase = trigramPhrase(term);
-  if (phrase === null) return { where: exact, byCandidates: false };
+  if (phrase === null) return { where: exact, byCandidates: false, walksIndex: true };
   const search = sql.table(target.searchTable);
   const candidates = sql`select rowid from ${search} where ${search} match ${phrase}`;
   const { rows } = await sql<{ n: number }>`select count(*) as n from (${candidates} limit ${SEARCH_CANDIDATE_LIMIT + 1})`.execute(db);
-  if ((rows[0]?.n ?? 0) > SEARCH_CANDIDATE_LIMIT) return { where: exact, byCandidates: false };
-  return { where: sql<boolean>`(${sql.ref(`${target.table}.rowid`)} in (${candidates}) and ${exact})`, byCandidates: true };
+  if ((rows[0]?.n ?? 0) > SEARCH_CANDIDATE_LIMIT) return { where: exact, byCandidates: false, walksIndex: true };
+  return {
+    where: sql<boolean>`(${sql.ref(`${target.table}.rowid`)} in (${candidates}) and ${exact})`,
+    byCandidates: true,
+    walksIndex: false,
+  };
+}
+
+/** Keyset condition "at or before this key" on (created_at, id): the upper end of a slice. */
+export function throughCursor(table: string, cursor: Cursor): RawBuilder<boolean> {
+  return sql<boolean>`(${sql.ref(`${table}.created_at`)}, ${sql.ref(`${table}.id`)}) <= (${cursor.createdAt}, ${cursor.id})`;
+}
+
+/** The keyset key of a row, if any. */
+export function keyOf(row: { created_at: string; id: string } | undefined): Cursor | undefined {
+  return row && { createdAt: row.created_at, id: row.id };
+}
+
+/** Rows of the ordered index a slice of a walked search reads at first; each next slice twice as many, up to SCAN_SLICE_MAX. */
+export const SCAN_SLICE_FIRST = 2_000;
+/** At ~0.3 µs per row tested (measured on the bench machine), about 5 ms of event loop per slice. */
+export const SCAN_SLICE_MAX = 16_000;
+
+/**
+ * A keyset page of a search that tests rows along the ordered (…, created_at, id) index
+ * (TermFilter.walksIndex), read in slices of that index with the event loop free between them:
+ * SQLite runs on it, and a term matching nothing would otherwise hold it for a read of every row
+ * (~300 ms at a million). The answer is the same rows in the same order as one query; a slice
+ * is an index range, so each costs at most SCAN_SLICE_MAX rows, and a page ends as soon as it
+ * has `limit + 1` rows.
+ *
+ * `sliceEnd(after, rows)` is the key `rows` positions after `after` in the unfiltered order
+ * (undefined past the end); `fetch(after, through, want)` is up to `want` matching rows in
+ * (after, through], or after `after` when `through` is undefined.
+ */
+export async function scanInSlices<R>(
+  limit: number,
+  cursor: Cursor | null,
+  sliceEnd: (after: Cursor | null, rows: number) => Promise<Cursor | undefined>,
+  fetch: (after: Cursor | null, through: Cursor | undefined, want: number) => Promise<R[]>,
+): Promise<R[]> {
+  const found: R[] = [];
+  let after = cursor;
+  for (let rows = SCAN_SLICE_FIRST; ; rows = Math.min(rows * 2, SCAN_SLICE_MAX)) {
+    const through = await sliceEnd(after, rows);
+    found.push(...(await fetch(after, through, limit + 1 - found.length)));
+    if (found.length > limit || through === undefined) return found;
+    after = through;
+    // Lets the requests that arrived meanwhile run before the next slice.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }
 
 /**

@@ -1,6 +1,14 @@
 import { type Insertable, sql, type Updateable } from 'kysely';
 import type { BucketlistItemsTable, BucketlistsTable } from '../../db/database.js';
-import { afterCursor, containsAnyInsensitive, type SearchableTable, withoutIndex } from '../../db/sql-helpers.js';
+import {
+  afterCursor,
+  containsAnyInsensitive,
+  keyOf,
+  type SearchableTable,
+  scanInSlices,
+  throughCursor,
+  withoutIndex,
+} from '../../db/sql-helpers.js';
 import type { Cursor } from '../../lib/pagination.js';
 import type { Executor } from '../users/users.repository.js';
 
@@ -44,14 +52,33 @@ export async function listBucketlistsForOwner(
 ): Promise<BucketlistRow[]> {
   const search = options.q ? await containsAnyInsensitive(db, BUCKETLISTS_SEARCH, options.q) : null;
   const owner = search?.byCandidates ? withoutIndex('bucketlists.owner_id') : sql.ref('bucketlists.owner_id');
-  let query = bucketlistsWithCount(db).where(owner, '=', ownerId);
-  if (search) query = query.where(search.where);
-  if (options.cursor) query = query.where(afterCursor('bucketlists', options.cursor));
-  return query
-    .orderBy('bucketlists.created_at')
-    .orderBy('bucketlists.id')
-    .limit(options.limit + 1)
-    .execute() as Promise<BucketlistRow[]>;
+  const keys = (after: Cursor | null, through?: Cursor) => {
+    let query = db.selectFrom('bucketlists').where(owner, '=', ownerId);
+    if (after) query = query.where(afterCursor('bucketlists', after));
+    if (through) query = query.where(throughCursor('bucketlists', through));
+    return query.orderBy('bucketlists.created_at').orderBy('bucketlists.id');
+  };
+  const page = (after: Cursor | null, through: Cursor | undefined, want: number) => {
+    let query = bucketlistsWithCount(db).where(owner, '=', ownerId);
+    if (search) query = query.where(search.where);
+    if (after) query = query.where(afterCursor('bucketlists', after));
+    if (through) query = query.where(throughCursor('bucketlists', through));
+    return query.orderBy('bucketlists.created_at').orderBy('bucketlists.id').limit(want).execute() as Promise<BucketlistRow[]>;
+  };
+  if (!search?.walksIndex) return page(options.cursor, undefined, options.limit + 1);
+  return scanInSlices(
+    options.limit,
+    options.cursor,
+    async (after, rows) =>
+      keyOf(
+        await keys(after)
+          .select(['created_at', 'id'])
+          .offset(rows - 1)
+          .limit(1)
+          .executeTakeFirst(),
+      ),
+    page,
+  );
 }
 
 /** Inserts a bucketlist. */

@@ -275,6 +275,45 @@ describe(`search = naive lower() contains (${TEST_DB})`, () => {
       }
     }
   });
+
+  it('a term that walks the index in slices: the same rows across slice ends, page by page, and none when nothing matches', async () => {
+    // SQLite reads a walked search in slices of 2000, 4000, … rows (scanInSlices): matches on
+    // both sides of the first slice end and in the last row.
+    const marked = new Set([0, 1998, 1999, 2000, 2001, 5999]);
+    const rows = Array.from({ length: 6000 }, (_, i) => ({
+      ...nextKeyRow(),
+      title: marked.has(i) ? `Book ${i} zQ` : `Book ${i}`,
+      author: 'X',
+    }));
+    for (let i = 0; i < rows.length; i += 500)
+      await ctx.db
+        .insertInto('books')
+        .values(rows.slice(i, i + 500))
+        .execute();
+    try {
+      const expected = rows.filter((_, i) => marked.has(i)).map((r) => r.id);
+      expect((await listBooks(ctx.db, { q: 'Zq', limit: 100, cursor: null })).map((r) => r.id)).toEqual(expected);
+      for (const limit of [1, 2, 4]) {
+        const paged = await walk(
+          (cursor, size) => listBooks(ctx.db, { q: 'zq', limit: size, cursor: decodeCursor(cursor ?? undefined) }),
+          limit,
+        );
+        expect(paged, `pages of ${limit}`).toEqual(expected);
+      }
+      expect(await listBooks(ctx.db, { q: 'qz', limit: 20, cursor: null })).toEqual([]);
+    } finally {
+      for (let i = 0; i < rows.length; i += 500) {
+        await ctx.db
+          .deleteFrom('books')
+          .where(
+            'id',
+            'in',
+            rows.slice(i, i + 500).map((r) => r.id),
+          )
+          .execute();
+      }
+    }
+  });
 });
 
 function nextKeyRow() {
