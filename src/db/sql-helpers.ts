@@ -64,7 +64,8 @@ export interface TermFilter {
  * the rows first, for terms of at least three characters whose candidates are few (see
  * SEARCH_CANDIDATE_LIMIT); the exact test still decides, because the index folds case more
  * widely than SQLite's ASCII-only lower(). Short or common terms keep the plain LIKE filter on
- * the ordered index scan, which stops after `limit + 1` matches.
+ * the ordered index walk, which stops after `limit + 1` matches and is read in slices (see
+ * scanInSlices).
  */
 export async function containsAnyInsensitive(db: Executor, target: SearchableTable, term: string): Promise<TermFilter> {
   const exact = sql<boolean>`(${sql.join(
