@@ -4,7 +4,13 @@ import { defineConfig } from 'vitest/config';
 const services = new Set((process.env.GATEHOUSE_TEST_SERVICES ?? '').split(',').filter(Boolean));
 
 // Route and repository tests that must behave the same on both databases.
-const BOTH_DATABASES = ['test/modules/**/*.test.ts', 'test/plugins/**/*.test.ts', 'test/attacks/**/*.test.ts'];
+const BOTH_DATABASES = [
+  'test/modules/**/*.test.ts',
+  'test/plugins/**/*.test.ts',
+  'test/attacks/**/*.test.ts',
+  // Each database's own EXPLAIN: every request path is answered from an index on both.
+  'test/db/query-plans.test.ts',
+];
 
 const common = {
   // Argon2 at OWASP cost is deliberately slow; give HTTP tests room on a 2-core machine.

@@ -94,11 +94,26 @@ function explainStartupFailure(error: unknown, database: DatabaseConfig): string
     return null;
   }
   const server = describePostgresUrl(database.url);
+  const trgm = pgTrgmFailure(error);
+  if (trgm)
+    return `PostgreSQL ${server} cannot create the pg_trgm extension the search indexes need (${trgm}); install the PostgreSQL contrib modules on the database server (the postgresql-contrib package on Debian, Ubuntu and RHEL; the official Docker images include them), or have a superuser run CREATE EXTENSION pg_trgm in this database`;
   if (code === '25006') return `PostgreSQL ${server} accepts no writes (a read-only standby?) ${reason}; point DATABASE_URL at the primary`;
   if (code === '28P01' || code === '28000') return `PostgreSQL ${server} refused the credentials ${reason}; check DATABASE_URL`;
   if (code === '3D000') return `PostgreSQL ${server}: the database does not exist ${reason}; create it first`;
   if (isDatabaseUnavailable(error)) return `PostgreSQL ${server} is not reachable ${reason}; check that it runs and DATABASE_URL is right`;
   return null;
+}
+
+/**
+ * "code: message" of the driver's error when the search-indexes migration failed on CREATE
+ * EXTENSION pg_trgm: the extension's files are not installed (58P01, undefined_file) or the
+ * role may not create it (42501); null for any other failure.
+ */
+function pgTrgmFailure(error: Error): string | null {
+  const cause = error.cause instanceof Error ? error.cause : error;
+  const code = String((cause as { code?: unknown }).code ?? '');
+  if ((code !== '58P01' && code !== '42501') || !cause.message.includes('pg_trgm')) return null;
+  return `${code}: ${cause.message.split('\n')[0]}`;
 }
 
 /** host:port/database of a PostgreSQL URL, never its password. */

@@ -6,6 +6,7 @@ import * as accountTokens from './2026-11-23-0004-account-tokens.js';
 import * as credentialVersion from './2026-11-30-0005-credential-version.js';
 import * as sessionsAndEvents from './2026-11-30-0006-sessions-and-events.js';
 import * as mfaAndPasskeys from './2026-11-30-0007-mfa-and-passkeys.js';
+import * as searchIndexes from './2026-11-30-0008-search-indexes.js';
 
 /**
  * Every migration, by date-prefixed name. Listed statically (not read from a folder) so the
@@ -21,6 +22,7 @@ export const migrationProvider: MigrationProvider = {
       '2026-11-30-0005-credential-version': credentialVersion,
       '2026-11-30-0006-sessions-and-events': sessionsAndEvents,
       '2026-11-30-0007-mfa-and-passkeys': mfaAndPasskeys,
+      '2026-11-30-0008-search-indexes': searchIndexes,
     };
   },
 };

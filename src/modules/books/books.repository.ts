@@ -1,9 +1,17 @@
-import type { Insertable, Updateable } from 'kysely';
+import { type Insertable, sql, type Updateable } from 'kysely';
 import type { BooksTable } from '../../db/database.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import type { Executor } from '../../db/executor.js';
 import { preparedQuery } from '../../db/prepared-query.js';
-import { afterCursor, containsInsensitive } from '../../db/sql-helpers.js';
+import {
+  afterCursor,
+  containsAnyInsensitive,
+  keyOf,
+  type SearchableTable,
+  scanInSlices,
+  throughCursor,
+  withoutIndex,
+} from '../../db/sql-helpers.js';
 import { UniqueViolation } from '../../errors.js';
 import type { Cursor } from '../../lib/pagination.js';
 
@@ -55,21 +63,40 @@ export async function deleteBook(db: Executor, id: string): Promise<void> {
   await db.deleteFrom('books').where('id', '=', id).execute();
 }
 
-/** A keyset page of the catalogue; `limit + 1` rows signal a next page. */
-export function listBooks(
+const BOOKS_SEARCH: SearchableTable = { table: 'books', searchTable: 'books_search', columns: ['title', 'author'] };
+
+/** A keyset page of the catalogue; `q` matches title or author (contains, case-insensitive); `limit + 1` rows signal a next page. */
+export async function listBooks(
   db: Executor,
   options: { q?: string; author?: string; limit: number; cursor: Cursor | null },
 ): Promise<BookRow[]> {
-  let query = db.selectFrom('books').selectAll();
-  if (options.author !== undefined) query = query.where('author', '=', options.author);
-  if (options.q) {
-    const term = options.q;
-    query = query.where((eb) => eb.or([containsInsensitive('books.title', term), containsInsensitive('books.author', term)]));
-  }
-  if (options.cursor) query = query.where(afterCursor('books', options.cursor));
-  return query
-    .orderBy('created_at')
-    .orderBy('id')
-    .limit(options.limit + 1)
-    .execute();
+  const search = options.q ? await containsAnyInsensitive(db, BOOKS_SEARCH, options.q) : null;
+  // The page's conditions but the search, between two keys.
+  const range = (after: Cursor | null, through?: Cursor) => {
+    let query = db.selectFrom('books');
+    if (options.author !== undefined) {
+      query = query.where(search?.byCandidates ? withoutIndex('books.author') : sql.ref('books.author'), '=', options.author);
+    }
+    if (after) query = query.where(afterCursor('books', after));
+    if (through) query = query.where(throughCursor('books', through));
+    return query.orderBy('created_at').orderBy('id');
+  };
+  const page = (after: Cursor | null, through: Cursor | undefined, want: number) => {
+    const query = range(after, through).selectAll();
+    return (search ? query.where(search.where) : query).limit(want).execute();
+  };
+  if (!search?.walksIndex) return page(options.cursor, undefined, options.limit + 1);
+  return scanInSlices(
+    options.limit,
+    options.cursor,
+    async (after, rows) =>
+      keyOf(
+        await range(after)
+          .select(['created_at', 'id'])
+          .offset(rows - 1)
+          .limit(1)
+          .executeTakeFirst(),
+      ),
+    page,
+  );
 }

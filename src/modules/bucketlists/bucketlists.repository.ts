@@ -1,7 +1,15 @@
-import type { Insertable, Updateable } from 'kysely';
+import { type Insertable, sql, type Updateable } from 'kysely';
 import type { BucketlistItemsTable, BucketlistsTable } from '../../db/database.js';
 import type { Executor } from '../../db/executor.js';
-import { afterCursor, containsInsensitive } from '../../db/sql-helpers.js';
+import {
+  afterCursor,
+  containsAnyInsensitive,
+  keyOf,
+  type SearchableTable,
+  scanInSlices,
+  throughCursor,
+  withoutIndex,
+} from '../../db/sql-helpers.js';
 import type { Cursor } from '../../lib/pagination.js';
 
 export type BucketlistRow = BucketlistsTable & { item_count: number | string | bigint };
@@ -34,20 +42,43 @@ export function findBucketlistForOwner(db: Executor, id: string, scope: OwnerSco
   return query.executeTakeFirst() as Promise<BucketlistRow | undefined>;
 }
 
-/** The caller's own bucketlists, a keyset page. */
-export function listBucketlistsForOwner(
+const BUCKETLISTS_SEARCH: SearchableTable = { table: 'bucketlists', searchTable: 'bucketlists_search', columns: ['name'] };
+
+/** The caller's own bucketlists, a keyset page; `q` matches the name. */
+export async function listBucketlistsForOwner(
   db: Executor,
   ownerId: string,
   options: { q?: string; limit: number; cursor: Cursor | null },
 ): Promise<BucketlistRow[]> {
-  let query = bucketlistsWithCount(db).where('bucketlists.owner_id', '=', ownerId);
-  if (options.q) query = query.where(containsInsensitive('bucketlists.name', options.q));
-  if (options.cursor) query = query.where(afterCursor('bucketlists', options.cursor));
-  return query
-    .orderBy('bucketlists.created_at')
-    .orderBy('bucketlists.id')
-    .limit(options.limit + 1)
-    .execute() as Promise<BucketlistRow[]>;
+  const search = options.q ? await containsAnyInsensitive(db, BUCKETLISTS_SEARCH, options.q) : null;
+  const owner = search?.byCandidates ? withoutIndex('bucketlists.owner_id') : sql.ref('bucketlists.owner_id');
+  const keys = (after: Cursor | null, through?: Cursor) => {
+    let query = db.selectFrom('bucketlists').where(owner, '=', ownerId);
+    if (after) query = query.where(afterCursor('bucketlists', after));
+    if (through) query = query.where(throughCursor('bucketlists', through));
+    return query.orderBy('bucketlists.created_at').orderBy('bucketlists.id');
+  };
+  const page = (after: Cursor | null, through: Cursor | undefined, want: number) => {
+    let query = bucketlistsWithCount(db).where(owner, '=', ownerId);
+    if (search) query = query.where(search.where);
+    if (after) query = query.where(afterCursor('bucketlists', after));
+    if (through) query = query.where(throughCursor('bucketlists', through));
+    return query.orderBy('bucketlists.created_at').orderBy('bucketlists.id').limit(want).execute() as Promise<BucketlistRow[]>;
+  };
+  if (!search?.walksIndex) return page(options.cursor, undefined, options.limit + 1);
+  return scanInSlices(
+    options.limit,
+    options.cursor,
+    async (after, rows) =>
+      keyOf(
+        await keys(after)
+          .select(['created_at', 'id'])
+          .offset(rows - 1)
+          .limit(1)
+          .executeTakeFirst(),
+      ),
+    page,
+  );
 }
 
 /** Inserts a bucketlist. */

@@ -3,7 +3,7 @@ import type { UsersTable } from '../../db/database.js';
 import { isPostgres } from '../../db/dialect.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import type { Executor } from '../../db/executor.js';
-import { afterCursor, containsInsensitive } from '../../db/sql-helpers.js';
+import { afterCursor, containsAnyInsensitive, keyOf, type SearchableTable, scanInSlices, throughCursor } from '../../db/sql-helpers.js';
 import { UniqueViolation } from '../../errors.js';
 import type { Cursor } from '../../lib/pagination.js';
 
@@ -72,17 +72,33 @@ export async function countOtherActiveAdmins(db: Executor, exceptId: string): Pr
   return admins.filter((admin) => admin.id !== exceptId).length;
 }
 
-/** A keyset page of users ordered by (created_at, id); `limit + 1` rows signal a next page. */
-export function listUsers(db: Executor, options: { q?: string; limit: number; cursor: Cursor | null }): Promise<UserRow[]> {
-  let query = db.selectFrom('users').selectAll();
-  if (options.q) {
-    const term = options.q;
-    query = query.where((eb) => eb.or([containsInsensitive('users.email', term), containsInsensitive('users.name', term)]));
-  }
-  if (options.cursor) query = query.where(afterCursor('users', options.cursor));
-  return query
-    .orderBy('created_at')
-    .orderBy('id')
-    .limit(options.limit + 1)
-    .execute();
+const USERS_SEARCH: SearchableTable = { table: 'users', searchTable: 'users_search', columns: ['email', 'name'] };
+
+/** A keyset page of users ordered by (created_at, id); `q` matches email or name; `limit + 1` rows signal a next page. */
+export async function listUsers(db: Executor, options: { q?: string; limit: number; cursor: Cursor | null }): Promise<UserRow[]> {
+  const search = options.q ? await containsAnyInsensitive(db, USERS_SEARCH, options.q) : null;
+  const range = (after: Cursor | null, through?: Cursor) => {
+    let query = db.selectFrom('users');
+    if (after) query = query.where(afterCursor('users', after));
+    if (through) query = query.where(throughCursor('users', through));
+    return query.orderBy('created_at').orderBy('id');
+  };
+  const page = (after: Cursor | null, through: Cursor | undefined, want: number) => {
+    const query = range(after, through).selectAll();
+    return (search ? query.where(search.where) : query).limit(want).execute();
+  };
+  if (!search?.walksIndex) return page(options.cursor, undefined, options.limit + 1);
+  return scanInSlices(
+    options.limit,
+    options.cursor,
+    async (after, rows) =>
+      keyOf(
+        await range(after)
+          .select(['created_at', 'id'])
+          .offset(rows - 1)
+          .limit(1)
+          .executeTakeFirst(),
+      ),
+    page,
+  );
 }
