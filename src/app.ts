@@ -29,6 +29,8 @@ import { eventsRoutes } from './modules/events/events.routes.js';
 import { SecurityEventSchema } from './modules/events/events.schemas.js';
 import { createEventsService } from './modules/events/events.service.js';
 import { healthRoutes } from './modules/health/health.routes.js';
+import { introspectionRoutes } from './modules/introspection/introspection.routes.js';
+import { createIntrospectionService } from './modules/introspection/introspection.service.js';
 import { keysRoutes } from './modules/keys/keys.routes.js';
 import { createKeyRing } from './modules/keys/keys.service.js';
 import { mfaRoutes } from './modules/mfa/mfa.routes.js';
@@ -252,6 +254,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(healthRoutes, { ping: () => database.ping() });
   await app.register(authRoutes, { auth, users });
   await app.register(keysRoutes, { keyRing, issuer: config.jwt.issuer, publicUrl: config.publicUrl });
+  const introspection = createIntrospectionService({
+    clients: config.introspectionClients,
+    auth,
+    limiter,
+    failuresPerIp: config.loginThrottle.maxFailuresPerIp,
+    issuer: config.jwt.issuer,
+    audience: config.jwt.audience,
+  });
+  await app.register(introspectionRoutes, { introspection });
   await app.register(usersRoutes, { users });
   await app.register(sessionsRoutes, { sessions: createSessionsService(database.db) });
   await app.register(eventsRoutes, { events });
