@@ -82,7 +82,9 @@ export class SoftAuthenticator {
       rawId: this.id,
       type: 'public-key',
       response: {
-        clientDataJSON: b64url(this.clientData('webauthn.create', overrides.challenge ?? options.challenge, overrides.origin ?? this.origin)),
+        clientDataJSON: b64url(
+          this.clientData('webauthn.create', overrides.challenge ?? options.challenge, overrides.origin ?? this.origin),
+        ),
         attestationObject: b64url(attestationObject),
         transports: ['internal'],
       },
