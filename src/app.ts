@@ -1,11 +1,15 @@
 import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import addFormats from 'ajv-formats';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyHttpOptions, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import fp from 'fastify-plugin';
 import type * as IoRedis from 'ioredis';
-import type { Config } from './config.js';
-import { createDatabase, type Database, migrateToLatest } from './db/create-db.js';
+import type { Migration } from 'kysely';
+import { type Config, loadConfig } from './config.js';
+import { createDatabase, type Database, migrateOwnToLatest, migrateToLatest } from './db/create-db.js';
+import type { Db } from './db/database.js';
 import { toDatabaseStartupError } from './db/errors.js';
 import { createAccessTokenService } from './lib/access-tokens.js';
 import { ProblemSchema } from './lib/http-schemas.js';
@@ -29,6 +33,8 @@ import { eventsRoutes } from './modules/events/events.routes.js';
 import { SecurityEventSchema } from './modules/events/events.schemas.js';
 import { createEventsService } from './modules/events/events.service.js';
 import { healthRoutes } from './modules/health/health.routes.js';
+import { introspectionRoutes } from './modules/introspection/introspection.routes.js';
+import { createIntrospectionService } from './modules/introspection/introspection.service.js';
 import { keysRoutes } from './modules/keys/keys.routes.js';
 import { createKeyRing } from './modules/keys/keys.service.js';
 import { mfaRoutes } from './modules/mfa/mfa.routes.js';
@@ -58,6 +64,41 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger'];
   /** A mail queue; when omitted one is made from config (SMTP or the outbox) and closed with the app. */
   mailer?: Mailer;
+}
+
+/** The Gatehouse modules beyond accounts and sessions, each on or off. */
+export interface GatehouseModules {
+  /** The shared book catalogue, /books (the standalone server: on; the plugin: off unless asked). */
+  books?: boolean;
+  /** Private bucketlists, /bucketlists (the standalone server: on; the plugin: off unless asked). */
+  bucketlists?: boolean;
+}
+
+/** Options of the `gatehouse` plugin. */
+export interface GatehouseOptions extends Omit<AppDeps, 'logger'> {
+  /** A Config from loadConfig(), or the environment to load one from (e.g. process.env). */
+  config: Config | Record<string, string | undefined>;
+  /** Optional modules; all off by default in the plugin. */
+  modules?: GatehouseModules;
+  /**
+   * The app's own migrations, by name (applied in name order, after Gatehouse's). They are
+   * recorded in their own table, so Gatehouse's later migrations never interleave with them.
+   */
+  migrations?: Record<string, Migration>;
+  /** Where the app's migrations are recorded (default `app_migration`, and `app_migration_lock`). */
+  migrationTable?: string;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Gatehouse's database (Kysely) and configuration, for the app's own repositories. */
+    gatehouse: { readonly db: Db; readonly dialect: 'sqlite' | 'postgres'; readonly config: Config };
+  }
+}
+
+/** Tells a Config apart from an environment, whose values are all strings. */
+function isConfig(value: Config | Record<string, string | undefined>): value is Config {
+  return typeof (value as { jwt?: unknown }).jwt === 'object';
 }
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -114,12 +155,18 @@ function createCounterStore(app: FastifyInstance, config: Config): CounterStore 
  * read-only, locked or unreachable database fails here, at start, with a one-line
  * DatabaseStartupError, rather than on the first request.
  */
-async function openDatabase(config: Config, given: Database | undefined): Promise<Database> {
+async function openDatabase(
+  config: Config,
+  given: Database | undefined,
+  own?: { migrations: Record<string, Migration>; table: string | undefined },
+): Promise<Database> {
   let database = given;
   try {
     database ??= createDatabase(config.database);
     await database.assertWritable();
     await migrateToLatest(database.db);
+    // The app's own migrations, after Gatehouse's, tracked in their own table (see migrateOwnToLatest).
+    if (own) await migrateOwnToLatest(database.db, own.migrations, own.table);
     return database;
   } catch (err) {
     if (!given) await database?.close().catch(() => {});
@@ -127,10 +174,14 @@ async function openDatabase(config: Config, given: Database | undefined): Promis
   }
 }
 
-/** Builds the whole application without listening; `server.ts` (or a test) decides what to do with it. */
-export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
-  const app = Fastify({
-    logger: deps.logger ?? {
+/**
+ * The Fastify server options Gatehouse relies on (body limit, timeouts, proxy trust, poisoning
+ * checks, problem+json framework errors, request ids, logging with redaction). An app that
+ * registers the `gatehouse` plugin passes them to its own `Fastify()`.
+ */
+export function gatehouseServerOptions(config: Config, logger?: FastifyServerOptions['logger']): FastifyHttpOptions<Server> {
+  return {
+    logger: logger ?? {
       level: config.logLevel,
       redact: { paths: REDACT, censor: '[redacted]' },
       serializers: { req: serializeRequest },
@@ -158,7 +209,33 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     requestIdHeader: false,
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: false },
     frameworkErrors: answerFrameworkError,
-  }).withTypeProvider<TypeBoxTypeProvider>();
+    // Registering Gatehouse opens and migrates the database and loads the signing keys; its
+    // own bounded timeouts (SQLite busy wait, PostgreSQL connect) decide when that fails.
+    pluginTimeout: 0,
+  };
+}
+
+/** Builds the whole application without listening; `server.ts` (or a test) decides what to do with it. */
+export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const app = Fastify(gatehouseServerOptions(config, deps.logger)).withTypeProvider<TypeBoxTypeProvider>();
+  // The standalone server offers every module; the plugin's defaults are for apps of their own.
+  const { logger: _logger, ...services } = deps;
+  await app.register(gatehouse, { ...services, config, modules: { books: true, bucketlists: true } });
+  return app;
+}
+
+/**
+ * Gatehouse inside any Fastify 5 app: its routes, `app.authenticate`, `app.requireRole`, typed
+ * `request.user`, problem+json errors, security headers, and `app.gatehouse.db` for the app's
+ * own repositories (its own migrations run after Gatehouse's). Give the app
+ * `gatehouseServerOptions(config)`.
+ */
+export const gatehouse = fp<GatehouseOptions>(registerGatehouse, { name: 'gatehouse', fastify: '5.x' });
+
+async function registerGatehouse(instance: FastifyInstance, options: GatehouseOptions): Promise<void> {
+  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+  const { config: given, modules = {}, migrations, migrationTable, ...deps } = options;
+  const config = isConfig(given) ? given : loadConfig(given);
 
   const bodyAjv = makeAjv(BODY_AJV);
   const paramsAjv = makeAjv(PARAMS_AJV);
@@ -166,9 +243,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     ProblemSchema,
     UserSchema,
     TokenResponseSchema,
-    BookSchema,
-    BucketlistSchema,
-    ItemSchema,
+    ...(modules.books ? [BookSchema] : []),
+    ...(modules.bucketlists ? [BucketlistSchema, ItemSchema] : []),
     SessionSchema,
     SecurityEventSchema,
     PasskeySchema,
@@ -179,7 +255,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   }
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : paramsAjv).compile(schema));
 
-  const database = await openDatabase(config, deps.database);
+  const database = await openDatabase(config, deps.database, migrations && { migrations, table: migrationTable });
+  app.decorate('gatehouse', { db: database.db, dialect: database.dialect, config });
   if (!deps.database) app.addHook('onClose', async () => database.close());
   // First hook of every request (synchronous: it runs on every request).
   app.addHook('onRequest', (_request, _reply, done) => {
@@ -252,6 +329,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(healthRoutes, { ping: () => database.ping() });
   await app.register(authRoutes, { auth, users });
   await app.register(keysRoutes, { keyRing, issuer: config.jwt.issuer, publicUrl: config.publicUrl });
+  const introspection = createIntrospectionService({
+    clients: config.introspectionClients,
+    auth,
+    limiter,
+    failuresPerIp: config.loginThrottle.maxFailuresPerIp,
+    issuer: config.jwt.issuer,
+    audience: config.jwt.audience,
+  });
+  await app.register(introspectionRoutes, { introspection });
   await app.register(usersRoutes, { users });
   await app.register(sessionsRoutes, { sessions: createSessionsService(database.db) });
   await app.register(eventsRoutes, { events });
@@ -274,9 +360,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     failuresPerIp: config.loginThrottle.maxFailuresPerIp,
   });
   await app.register(passkeysRoutes, { passkeys });
-  await app.register(booksRoutes, { books: createBooksService(database.db) });
-  await app.register(bucketlistsRoutes, { bucketlists: createBucketlistsService(database.db) });
+  if (modules.books) await app.register(booksRoutes, { books: createBooksService(database.db) });
+  if (modules.bucketlists) await app.register(bucketlistsRoutes, { bucketlists: createBucketlistsService(database.db) });
   if (config.accountPagesEnabled) await app.register(accountPagesRoutes);
-
-  return app;
 }

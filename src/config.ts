@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
@@ -78,6 +78,12 @@ export interface Config {
   };
   /** Base URL of the links in mails (no trailing slash), e.g. https://app.example.com. */
   readonly publicUrl: string;
+  /**
+   * INTROSPECTION_CLIENTS: the resource servers allowed to call POST /oauth/introspect. Only a
+   * SHA-256 digest of each secret is kept (the secrets are at least 32 random bytes, so a digest
+   * cannot be reversed by guessing).
+   */
+  readonly introspectionClients: readonly IntrospectionClient[];
   /** Passkeys: the relying party, and the page origins allowed to use it. */
   readonly webauthn: { readonly rpId: string; readonly rpName: string; readonly origins: readonly string[] };
   readonly account: {
@@ -90,6 +96,12 @@ export interface Config {
     /** Forgot-password requests and bad reset/verification tokens per client IP per window (0: off). */
     readonly maxAttemptsPerIp: number;
   };
+}
+
+/** A resource server that may introspect tokens: its id and the SHA-256 digest (hex) of its secret. */
+export interface IntrospectionClient {
+  readonly id: string;
+  readonly secretSha256: string;
 }
 
 export class ConfigError extends Error {
@@ -287,6 +299,7 @@ export function loadConfig(env: Env = readEnvironment()): Config {
       outboxDir: resolve(outboxDirRaw === '' ? join(dataDir(database), 'outbox') : outboxDirRaw),
     },
     publicUrl,
+    introspectionClients: parseIntrospectionClients(env.INTROSPECTION_CLIENTS ?? '', problems),
     webauthn: parseWebauthn(env, publicUrl, problems),
     account: {
       requireVerifiedEmail: bool('REQUIRE_VERIFIED_EMAIL', false),
@@ -300,7 +313,37 @@ export function loadConfig(env: Env = readEnvironment()): Config {
   return deepFreeze(config);
 }
 
-/** DATABASE_URL, or the default SQLite file when it is empty. */
+/**
+ * INTROSPECTION_CLIENTS=`id:secret,id:secret`. Secrets are hashed here, at start, so the Config
+ * (and so the process) never holds them; problems never repeat a secret.
+ */
+function parseIntrospectionClients(raw: string, problems: string[]): IntrospectionClient[] {
+  const clients: IntrospectionClient[] = [];
+  const entries = raw
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
+  for (const [i, entry] of entries.entries()) {
+    const colon = entry.indexOf(':');
+    const id = colon === -1 ? '' : entry.slice(0, colon);
+    const secret = colon === -1 ? '' : entry.slice(colon + 1);
+    // The id travels in an HTTP Basic header, where a colon would end it (RFC 7617 §2).
+    if (!/^[A-Za-z0-9._~-]{1,64}$/.test(id)) {
+      problems.push(`INTROSPECTION_CLIENTS entry ${i + 1} must be id:secret with an id of letters, digits, . _ ~ - (at most 64)`);
+      continue;
+    }
+    if (Buffer.byteLength(secret, 'utf8') < MIN_SECRET_BYTES || isWeakJwtSecret(secret)) {
+      problems.push(
+        `INTROSPECTION_CLIENTS secret of "${id}" must be at least ${MIN_SECRET_BYTES} random bytes; generate one with: openssl rand -hex 32`,
+      );
+      continue;
+    }
+    if (clients.some((c) => c.id === id)) problems.push(`INTROSPECTION_CLIENTS lists "${id}" twice`);
+    clients.push({ id, secretSha256: createHash('sha256').update(secret, 'utf8').digest('hex') });
+  }
+  return clients;
+}
+
 /** WEBAUTHN_*: defaults from PUBLIC_URL (its host is the RP id, its origin the one allowed origin). */
 function parseWebauthn(env: Env, publicUrl: string, problems: string[]): Config['webauthn'] {
   let defaults = { host: 'localhost', origin: 'http://localhost' };
@@ -327,6 +370,7 @@ function parseWebauthn(env: Env, publicUrl: string, problems: string[]): Config[
   return { rpId, rpName: env.WEBAUTHN_RP_NAME?.trim() || 'Gatehouse', origins };
 }
 
+/** DATABASE_URL, or the default SQLite file when it is empty. */
 function parseDatabaseUrl(value: string, env: Env, problems: string[]): DatabaseConfig {
   const raw = value || DEFAULT_DATABASE_URL;
   if (raw.startsWith('sqlite:')) {

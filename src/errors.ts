@@ -6,6 +6,7 @@ export const ERROR_CODES = {
   TOKEN_INVALID: { status: 401, title: 'Token invalid' },
   TOKEN_EXPIRED: { status: 401, title: 'Token expired' },
   INVALID_CREDENTIALS: { status: 401, title: 'Invalid credentials' },
+  INVALID_CLIENT: { status: 401, title: 'Invalid client' },
   REAUTHENTICATION_REQUIRED: { status: 401, title: 'Reauthentication required' },
   MFA_CODE_INVALID: { status: 401, title: 'Invalid one-time code' },
   MFA_ALREADY_ENABLED: { status: 409, title: 'Two-factor already enabled' },

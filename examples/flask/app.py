@@ -7,16 +7,25 @@ Configuration (environment):
                       GATEHOUSE_URL/.well-known/openid-configuration
   GATEHOUSE_AUDIENCE  Gatehouse's JWT_AUDIENCE (default gatehouse-api)
   PORT                port to listen on, loopback only (default 5000)
+  GATEHOUSE_INTROSPECTION  client_id:secret of an INTROSPECTION_CLIENTS entry: when set, every
+                      request asks Gatehouse (POST /oauth/introspect) instead of verifying locally
 
-Trade-off of verifying locally: a token stays valid here until its exp (15 minutes by default)
-even after a logout, a password change or a deleted user. See README.md.
+Trade-off of verifying locally (the default, JWKS mode): a token stays valid here until its exp
+(15 minutes by default) even after a logout, a password change or a deleted user, and Gatehouse
+being down does not stop this service. Introspection mode sees a logout at once, at the cost of
+a round trip to Gatehouse per request and a hard dependency on it. See README.md.
 """
 
+import base64
+import json
 import logging
 import os
 import sys
 import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from functools import wraps
 
 import jwt
@@ -26,6 +35,8 @@ GATEHOUSE_URL = os.environ.get("GATEHOUSE_URL", "http://127.0.0.1:3000").rstrip(
 ISSUER = os.environ.get("GATEHOUSE_ISSUER", "")
 AUDIENCE = os.environ.get("GATEHOUSE_AUDIENCE", "gatehouse-api")
 PORT = int(os.environ.get("PORT", "5000"))
+INTROSPECTION = os.environ.get("GATEHOUSE_INTROSPECTION", "")
+INTROSPECTION_TIMEOUT_SECONDS = 3
 
 if not ISSUER:
     # No default on purpose: a wrong issuer would refuse every token, a guessed one might accept
@@ -87,6 +98,13 @@ def unauthorized(description, *, missing=False):
     return response
 
 
+def unavailable():
+    """503: Gatehouse unreachable is this service's problem, not the caller's (not a 401, which means "log in again")."""
+    response = jsonify(error="temporarily_unavailable", error_description="Cannot reach Gatehouse to verify the token.")
+    response.status_code = 503
+    return response
+
+
 def verify_access_token(token):
     """Returns the claims of a valid Gatehouse access token, or raises TokenRefused / PyJWTError."""
     if len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2:
@@ -108,6 +126,33 @@ def verify_access_token(token):
     return claims
 
 
+class GatehouseUnavailable(Exception):
+    """Gatehouse could not answer an introspection request (down, slow, or refusing our client)."""
+
+
+def introspect_access_token(token):
+    """Asks Gatehouse whether the token is active right now (RFC 7662); returns its claims or raises TokenRefused."""
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise TokenRefused("The access token is malformed.")
+    credentials = base64.b64encode(INTROSPECTION.encode()).decode()
+    req = urllib.request.Request(
+        f"{GATEHOUSE_URL}/oauth/introspect",
+        data=urllib.parse.urlencode({"token": token}).encode(),
+        headers={"Authorization": f"Basic {credentials}", "Content-Type": "application/x-www-form-urlencoded"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=INTROSPECTION_TIMEOUT_SECONDS) as response:
+            answer = json.load(response)
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        # A 401 here means *our* client credentials are wrong: an operator problem, not the caller's.
+        raise GatehouseUnavailable(str(error)) from error
+    # Gatehouse checked signature, claims and the session; still make sure it is meant for us.
+    if answer.get("active") is not True or answer.get("iss") != ISSUER or answer.get("aud") != AUDIENCE:
+        raise TokenRefused("The access token is not active.")
+    return answer
+
+
 def token_required(view):
     """Lets the request through only with a valid access token; passes its claims to the view."""
 
@@ -117,7 +162,13 @@ def token_required(view):
         if scheme.lower() != "bearer" or not token.strip():
             return unauthorized("Send the access token as 'Authorization: Bearer <token>'.", missing=True)
         try:
-            claims = verify_access_token(token.strip())
+            if INTROSPECTION:
+                claims = introspect_access_token(token.strip())
+            else:
+                claims = verify_access_token(token.strip())
+        except GatehouseUnavailable as error:
+            app.logger.warning("introspection failed: %s", error)
+            return unavailable()
         except TokenRefused as error:
             app.logger.info("token refused: %s", error)
             return unauthorized(str(error))
@@ -128,12 +179,7 @@ def token_required(view):
             if isinstance(error.__context__, OSError):  # URLError, refused, timed out
                 # Gatehouse unreachable is this service's problem, not the caller's: not a 401,
                 # which clients take as "log in again".
-                response = jsonify(
-                    error="temporarily_unavailable",
-                    error_description="Cannot reach Gatehouse to verify the token.",
-                )
-                response.status_code = 503
-                return response
+                return unavailable()
             return unauthorized("The access token is invalid.")
         except jwt.PyJWTError as error:
             app.logger.info("token refused: %s: %s", type(error).__name__, error)

@@ -1,7 +1,17 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, type SqliteDatabase, SqliteDialect, type SqliteStatement, sql } from 'kysely';
+import {
+  Kysely,
+  type Migration,
+  type MigrationResultSet,
+  Migrator,
+  PostgresDialect,
+  type SqliteDatabase,
+  SqliteDialect,
+  type SqliteStatement,
+  sql,
+} from 'kysely';
 import type PgModule from 'pg';
 import type { DatabaseConfig } from '../config.js';
 import { loadOptional } from '../lib/optional-dependency.js';
@@ -183,14 +193,37 @@ function createPostgres(url: string, poolSize: number): Database {
   };
 }
 
-/** Applies every pending migration; throws (so the CLI exits non-zero) if one fails. */
-export async function migrateToLatest(db: Db): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: migrationProvider });
-  const { error, results } = await migrator.migrateToLatest();
+/** Where an app built on Gatehouse records its own migrations, unless it names another table. */
+export const OWN_MIGRATION_TABLE = 'app_migration';
+
+/**
+ * Applies an app's own pending migrations, in name order, after Gatehouse's (run migrateToLatest
+ * first). They are recorded in a table of their own, not Gatehouse's: a Gatehouse upgrade that
+ * brings a migration named before one of the app's would otherwise be refused by Kysely as out
+ * of order, and the app's names need not follow Gatehouse's date scheme.
+ */
+export async function migrateOwnToLatest(db: Db, migrations: Record<string, Migration>, table = OWN_MIGRATION_TABLE): Promise<string[]> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    migrationTableName: table,
+    migrationLockTableName: `${table}_lock`,
+  });
+  return report(await migrator.migrateToLatest());
+}
+
+/** The names applied, or the one that failed, as an Error. */
+function report({ error, results }: MigrationResultSet): string[] {
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
     // The driver's error stays as the cause: its code tells start-up what to explain (errors.ts).
     throw new Error(`migration ${failed?.migrationName ?? '(unknown)'} failed: ${(error as Error).message ?? error}`, { cause: error });
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** Applies every pending migration; throws (so the CLI exits non-zero) if one fails. */
+export async function migrateToLatest(db: Db): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  return report(await migrator.migrateToLatest());
 }

@@ -99,6 +99,10 @@ const PROBLEM_EXAMPLES: Record<ErrorCode, { when: string; detail: string; errors
     when: 'unknown email, wrong password or disabled account (one answer for all)',
     detail: 'The email or password is incorrect.',
   },
+  INVALID_CLIENT: {
+    when: 'introspection without the HTTP Basic credentials of a client listed in INTROSPECTION_CLIENTS',
+    detail: 'Introspection needs the HTTP Basic credentials of a registered client.',
+  },
   FORBIDDEN: { when: 'signed in but not allowed (role or ownership)', detail: 'You are not allowed to do this.' },
   EMAIL_NOT_VERIFIED: {
     when: 'REQUIRE_VERIFIED_EMAIL is on and the right password was given for an unverified email (a new link is mailed)',

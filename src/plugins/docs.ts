@@ -61,6 +61,11 @@ export const docsPlugin = fp<{ config: Config; version: string }>(
               bearerFormat: 'JWT',
               description: 'The access_token of POST /auth/login or POST /auth/refresh (valid 15 minutes by default).',
             },
+            introspectionBasic: {
+              type: 'http',
+              scheme: 'basic',
+              description: 'A resource server of INTROSPECTION_CLIENTS: its id and secret (POST /oauth/introspect only).',
+            },
           },
         },
       },

@@ -35,13 +35,16 @@ const KEY_ENCRYPTION_SECRET = randomBytes(48).toString('base64url');
 let dir: string;
 let gatehouse: ServerProcess | undefined;
 let flask: ChildProcess | undefined;
+let introspecting: ChildProcess | undefined;
 let flaskLogs = '';
 let flaskUrl: string;
+let introspectingUrl: string;
+const INTROSPECTION_CLIENT = `flask-example:${randomBytes(32).toString('hex')}`;
 let user: { id: string; accessToken: string };
 let signingKey: { kid: string; privateKey: KeyObject; publicPem: string };
 
-async function hello(token?: string) {
-  const res = await fetch(`${flaskUrl}/hello`, token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } });
+async function hello(token?: string, base = flaskUrl) {
+  const res = await fetch(`${base}/hello`, token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } });
   return { status: res.status, body: (await res.json()) as Record<string, unknown>, challenge: res.headers.get('www-authenticate') };
 }
 
@@ -60,6 +63,39 @@ function mint(overrides: Record<string, unknown> = {}, header: Record<string, un
     .sign(signingKey.privateKey);
 }
 
+/** Starts examples/flask/app.py beside the Gatehouse process, with `extraEnv`, and waits until it answers. */
+async function startFlask(extraEnv: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(PYTHON, [APP], {
+    env: {
+      PATH: '/usr/bin:/bin',
+      PYTHONUNBUFFERED: '1',
+      GATEHOUSE_URL: gatehouse?.base ?? '',
+      GATEHOUSE_ISSUER: ISSUER,
+      GATEHOUSE_AUDIENCE: AUDIENCE,
+      PORT: String(port),
+      ...extraEnv,
+    },
+    cwd: dir,
+  });
+  child.stdout?.on('data', (d) => {
+    flaskLogs += d;
+  });
+  child.stderr?.on('data', (d) => {
+    flaskLogs += d;
+  });
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null || i === 400) throw new Error(`the Flask app did not start:\n${flaskLogs}`);
+    try {
+      await fetch(`${url}/hello`);
+      return { child, url };
+    } catch {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}
+
 describe.skipIf(skip)('examples/flask: token_required verifies Gatehouse EdDSA tokens through the JWK Set', () => {
   beforeAll(async () => {
     // In CI without the packages: the first test below fails (a failing hook would only skip).
@@ -76,6 +112,7 @@ describe.skipIf(skip)('examples/flask: token_required verifies Gatehouse EdDSA t
       JWT_AUDIENCE: AUDIENCE,
       LOG_LEVEL: 'warn',
       MAIL_OUTBOX_DIR: join(dir, 'outbox'),
+      INTROSPECTION_CLIENTS: INTROSPECTION_CLIENT,
     });
 
     const email = `flask-${randomBytes(4).toString('hex')}@example.com`;
@@ -96,41 +133,17 @@ describe.skipIf(skip)('examples/flask: token_required verifies Gatehouse EdDSA t
       db.close();
     }
 
-    const port = await freePort();
-    flaskUrl = `http://127.0.0.1:${port}`;
-    flask = spawn(PYTHON, [APP], {
-      env: {
-        PATH: '/usr/bin:/bin',
-        PYTHONUNBUFFERED: '1',
-        GATEHOUSE_URL: gatehouse.base,
-        GATEHOUSE_ISSUER: ISSUER,
-        GATEHOUSE_AUDIENCE: AUDIENCE,
-        PORT: String(port),
-      },
-      cwd: dir,
-    });
-    flask.stdout?.on('data', (d) => {
-      flaskLogs += d;
-    });
-    flask.stderr?.on('data', (d) => {
-      flaskLogs += d;
-    });
-    for (let i = 0; ; i++) {
-      if (flask.exitCode !== null || i === 400) throw new Error(`the Flask app did not start:\n${flaskLogs}`);
-      try {
-        await fetch(`${flaskUrl}/hello`);
-        break;
-      } catch {
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    }
+    ({ child: flask, url: flaskUrl } = await startFlask({}));
+    ({ child: introspecting, url: introspectingUrl } = await startFlask({ GATEHOUSE_INTROSPECTION: INTROSPECTION_CLIENT }));
   });
 
   afterAll(async () => {
-    if (flask?.pid !== undefined && flask.exitCode === null) {
-      const exited = new Promise((resolve) => flask?.once('exit', resolve));
-      process.kill(flask.pid, 'SIGTERM');
-      await exited;
+    for (const child of [flask, introspecting]) {
+      if (child?.pid !== undefined && child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        process.kill(child.pid, 'SIGTERM');
+        await exited;
+      }
     }
     await gatehouse?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -230,11 +243,33 @@ describe.skipIf(skip)('examples/flask: token_required verifies Gatehouse EdDSA t
     expect(flaskLogs).not.toContain(user.accessToken);
   });
 
+  it('introspection mode: a live token passes, with its sub', async () => {
+    expect(await hello(user.accessToken, introspectingUrl)).toMatchObject({ status: 200, body: { sub: user.id } });
+  });
+
+  it('introspection mode: a forged token and junk are refused (Gatehouse says inactive)', async () => {
+    const other = await generateKeyPair('EdDSA');
+    const forged = await new SignJWT(claims())
+      .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: signingKey.kid })
+      .sign(other.privateKey);
+    for (const token of [forged, 'junk']) {
+      expect(await hello(token, introspectingUrl)).toMatchObject({ status: 401, body: { error: 'invalid_token' } });
+    }
+  });
+
   // Last: it ends the user's session.
-  it('documented trade-off: after logout Gatehouse refuses the token at once, the Flask app only at its exp', async () => {
+  it('documented trade-off: after logout Gatehouse and introspection mode refuse the token at once, JWKS mode only at its exp', async () => {
     const auth = { authorization: `Bearer ${user.accessToken}` };
     expect((await fetch(`${gatehouse?.base}/auth/logout`, { method: 'POST', headers: auth })).status).toBe(204);
     expect((await fetch(`${gatehouse?.base}/auth/me`, { headers: auth })).status).toBe(401);
     expect((await hello(user.accessToken)).status).toBe(200);
+    expect(await hello(user.accessToken, introspectingUrl)).toMatchObject({
+      status: 401,
+      body: { error: 'invalid_token', error_description: 'The access token is not active.' },
+    });
+  });
+
+  it('introspection mode never logs a token either', () => {
+    expect(flaskLogs).not.toContain(user.accessToken);
   });
 });

@@ -66,9 +66,11 @@ describe.skipIf(skip)(title, () => {
 
       await page.locator('.auth-wrapper button.authorize').click();
       const dialog = page.locator('.modal-ux');
-      await dialog.locator('input').fill(token);
-      await dialog.locator('button.authorize').click();
-      await dialog.locator('button.btn-done').click();
+      // The Bearer scheme's form (the dialog also holds introspection's HTTP Basic one).
+      const bearer = dialog.locator('.auth-container').filter({ has: page.locator('#auth-bearer-value') });
+      await bearer.locator('#auth-bearer-value').fill(token);
+      await bearer.locator('button.authorize').click();
+      await dialog.locator('button.btn-done').first().click();
       await dialog.waitFor({ state: 'detached' });
 
       const me = page.locator('#operations-Auth-get_auth_me');

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
@@ -14,7 +15,13 @@ import { decodeToken, forgeToken } from '../helpers/tokens.js';
 // schema. The schemas come from the generated document itself, compiled with ajv.
 
 // One failed attempt per email is enough for a 429, so the throttle is reachable in two requests.
-const ctx = await createTestApp({ LOGIN_MAX_FAILURES_PER_EMAIL: '1', REGISTER_MAX_PER_IP: '10', REFRESH_MAX_FAILURES_PER_IP: '10' });
+const INTROSPECTION_CLIENT = { id: 'contract-test', secret: randomBytes(32).toString('hex') };
+const ctx = await createTestApp({
+  LOGIN_MAX_FAILURES_PER_EMAIL: '1',
+  REGISTER_MAX_PER_IP: '10',
+  REFRESH_MAX_FAILURES_PER_IP: '10',
+  INTROSPECTION_CLIENTS: `${INTROSPECTION_CLIENT.id}:${INTROSPECTION_CLIENT.secret}`,
+});
 const doc: OpenApiDocument = (await ctx.app.inject({ url: '/openapi.json' })).json();
 const compile = schemaCompiler(doc);
 afterAll(async () => ctx.close());
@@ -173,6 +180,21 @@ async function untilThrottled(request: () => Promise<LightMyRequestResponse>): P
   let res = await request();
   for (let i = 0; i < 40 && res.statusCode !== 429; i++) res = await request();
   return res;
+}
+
+/** POST /oauth/introspect as the test's registered client (unless told otherwise), from its own IP. */
+function introspect(
+  body: string,
+  { authorization, contentType = 'application/x-www-form-urlencoded' } = {} as { authorization?: string; contentType?: string },
+) {
+  const basic = `Basic ${Buffer.from(`${INTROSPECTION_CLIENT.id}:${INTROSPECTION_CLIENT.secret}`).toString('base64')}`;
+  return ctx.app.inject({
+    method: 'POST',
+    url: '/oauth/introspect',
+    headers: { authorization: authorization ?? basic, 'content-type': contentType },
+    payload: body,
+    remoteAddress: '198.51.100.77',
+  });
 }
 
 const login = (email: string, password: string) => send('POST', '/auth/login', { json: { email, password } });
@@ -421,6 +443,33 @@ const specificScenarios: Record<string, Scenario> = {
   },
   'DELETE /auth/passkeys/{id} 401 REAUTHENTICATION_REQUIRED': () =>
     send('DELETE', `/auth/passkeys/${MISSING_ID}`, { authorization: `Bearer ${staleToken(f.alice)}` }),
+
+  'POST /oauth/introspect 200': () => introspect(`token=${f.alice.accessToken}`),
+  'POST /oauth/introspect 400 VALIDATION_FAILED': () => introspect('token_type_hint=access_token'),
+  'POST /oauth/introspect 401 INVALID_CLIENT': () =>
+    introspect(`token=${f.alice.accessToken}`, { authorization: 'Basic d3Jvbmc6d3Jvbmc=' }),
+  'POST /oauth/introspect 413 PAYLOAD_TOO_LARGE': () => introspect(`token=${'x'.repeat(70_000)}`),
+  'POST /oauth/introspect 415 UNSUPPORTED_MEDIA_TYPE': () =>
+    introspect(JSON.stringify({ token: f.alice.accessToken }), { contentType: 'application/json' }),
+  'POST /oauth/introspect 429 RATE_LIMITED': async () => {
+    const strict = await createTestApp({
+      LOGIN_MAX_FAILURES_PER_IP: '1',
+      INTROSPECTION_CLIENTS: `${INTROSPECTION_CLIENT.id}:${INTROSPECTION_CLIENT.secret}`,
+    });
+    try {
+      const attempt = () =>
+        strict.app.inject({
+          method: 'POST',
+          url: '/oauth/introspect',
+          headers: { authorization: 'Basic d3Jvbmc6d3Jvbmc=', 'content-type': 'application/x-www-form-urlencoded' },
+          payload: 'token=x',
+        });
+      expect((await attempt()).statusCode).toBe(401);
+      return await attempt();
+    } finally {
+      await strict.close();
+    }
+  },
 
   'POST /books 409 ISBN_TAKEN': () =>
     send('POST', '/books', { as: f.alice, json: { title: 'Again', author: 'Someone', isbn: f.book.isbn } }),

@@ -33,6 +33,11 @@ const NOT_IN_DOCUMENT = new Set(['GET /docs', 'GET /verify-email', 'GET /reset-p
 // Documented additions beyond the contract (none today: every route is in docs/api-contract.md).
 const BEYOND_CONTRACT = new Set<string>([]);
 
+// JSON everywhere, except token introspection (RFC 7662), which takes a form.
+const REQUEST_MEDIA_TYPES = ['application/json', 'application/x-www-form-urlencoded'];
+const requestMedia = (operation: DocumentedOperation['operation']) =>
+  REQUEST_MEDIA_TYPES.map((type) => operation.requestBody?.content[type]).find((media) => media !== undefined);
+
 let ctx: TestContext;
 let doc: OpenApiDocument;
 let operations: DocumentedOperation[];
@@ -80,7 +85,7 @@ describe('GET /openapi.json', () => {
         if (!param?.schema || !param.required) problems.push(`${route}: path parameter ${name} schema`);
       }
       const takesBody = ['POST', 'PUT', 'PATCH'].includes(method) && !BODYLESS.has(route);
-      const media = operation.requestBody?.content['application/json'];
+      const media = requestMedia(operation);
       if (takesBody && !media?.schema) problems.push(`${route}: request body schema`);
       if (takesBody && firstExample(media) === undefined) problems.push(`${route}: request body example`);
       if (!takesBody && operation.requestBody) problems.push(`${route}: unexpected request body`);
@@ -166,7 +171,7 @@ describe('GET /openapi.json', () => {
   it('has request body examples that the request schemas accept', () => {
     const compile = schemaCompiler(doc);
     for (const { route, operation } of operations) {
-      const media = operation.requestBody?.content['application/json'];
+      const media = requestMedia(operation);
       if (!media?.schema) continue;
       const examples = media.example !== undefined ? [media.example] : Object.values(media.examples ?? {}).map((e) => e.value);
       const validate = compile(media.schema);

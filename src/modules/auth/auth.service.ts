@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../../db/database.js';
 import { skipCommitFlush } from '../../db/dialect.js';
 import { AppError } from '../../errors.js';
-import type { AccessTokenService, Authentication } from '../../lib/access-tokens.js';
+import type { AccessTokenClaims, AccessTokenService, Authentication } from '../../lib/access-tokens.js';
 import type { ClientInfo } from '../../lib/client-info.js';
 import { isoAfter, newId, nowIso } from '../../lib/ids.js';
 import { generateOpaqueToken, hashOpaqueToken, isOpaqueTokenShape } from '../../lib/opaque-tokens.js';
@@ -506,11 +506,19 @@ export function createAuthService(deps: AuthServiceDeps) {
    * session is live and the user exists; the role comes from that row, not from the token.
    */
   async function authenticate(authorization: string | undefined): Promise<Actor & { email: string }> {
-    const token = bearerToken(authorization);
+    return (await verifyLiveToken(bearerToken(authorization))).actor;
+  }
+
+  /**
+   * The check behind `authenticate`, for a bare token: its claims and its user while the token
+   * verifies and its session is live (token introspection answers from this too); else throws
+   * TOKEN_INVALID or TOKEN_EXPIRED.
+   */
+  async function verifyLiveToken(token: string): Promise<{ claims: AccessTokenClaims; actor: Actor & { email: string } }> {
     const claims = await accessTokens.verify(token);
     const user = await repo.findLiveSessionUser(db, claims.sid, claims.sub, nowIso());
     if (!user || user.disabled === 1) throw invalidToken();
-    return { id: user.id, role: user.role, email: user.email, sessionId: claims.sid, authTime: claims.auth_time };
+    return { claims, actor: { id: user.id, role: user.role, email: user.email, sessionId: claims.sid, authTime: claims.auth_time } };
   }
 
   return {
@@ -529,6 +537,7 @@ export function createAuthService(deps: AuthServiceDeps) {
     verifyEmail,
     resendVerification,
     authenticate,
+    verifyLiveToken,
   };
 }
 
