@@ -193,7 +193,8 @@ const OPERATIONS: Operation[] = Object.entries(openapi.paths).flatMap(([path, op
   Object.entries(ops).map(([method, op]) => ({
     method: method.toUpperCase(),
     path,
-    secured: (op.security ?? []).length > 0,
+    // Bearer-protected; introspection's Basic client credentials are not something a user token answers.
+    secured: (op.security ?? []).some((s) => typeof s === 'object' && s !== null && 'bearerAuth' in s),
     parameters: op.parameters ?? [],
     body: op.requestBody?.content['application/json']?.schema,
   })),
@@ -493,7 +494,11 @@ function checkProblem(res: LightMyRequestResponse): void {
   expect(body.status, where).toBe(res.statusCode);
   expect([ERROR_CODES[body.code].status, ...(EXTRA_STATUSES[body.code] ?? [])], where).toContain(res.statusCode);
   for (const key of ['type', 'title', 'detail'] as const) expect(typeof body[key], where).toBe('string');
-  if (res.statusCode === 401) expect(res.headers['www-authenticate'], where).toMatch(/^Bearer realm="gatehouse"/);
+  // Every 401 carries a challenge: Bearer, or Basic for introspection's client credentials (RFC 7662 §2.1).
+  if (res.statusCode === 401) {
+    const scheme = body.code === 'INVALID_CLIENT' ? 'Basic' : 'Bearer';
+    expect(res.headers['www-authenticate'], where).toMatch(new RegExp(`^${scheme} realm="gatehouse"`));
+  }
   if (res.statusCode === 405) expect(res.headers.allow, where).toBeTruthy();
   if (res.statusCode === 429) expect(Number(res.headers['retry-after']), where).toBeGreaterThan(0);
 }
