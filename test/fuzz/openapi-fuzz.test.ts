@@ -493,7 +493,9 @@ function checkProblem(res: LightMyRequestResponse): void {
   expect(body.status, where).toBe(res.statusCode);
   expect([ERROR_CODES[body.code].status, ...(EXTRA_STATUSES[body.code] ?? [])], where).toContain(res.statusCode);
   for (const key of ['type', 'title', 'detail'] as const) expect(typeof body[key], where).toBe('string');
-  if (res.statusCode === 401) expect(res.headers['www-authenticate'], where).toMatch(/^Bearer realm="gatehouse"/);
+  // Introspection authenticates its clients with HTTP Basic, so its challenge is Basic (RFC 7617).
+  const challenge = body.code === 'INVALID_CLIENT' ? /^Basic realm="gatehouse"/ : /^Bearer realm="gatehouse"/;
+  if (res.statusCode === 401) expect(res.headers['www-authenticate'], where).toMatch(challenge);
   if (res.statusCode === 405) expect(res.headers.allow, where).toBeTruthy();
   if (res.statusCode === 429) expect(Number(res.headers['retry-after']), where).toBeGreaterThan(0);
 }
@@ -512,8 +514,10 @@ async function exercise(op: Operation, g: Generated): Promise<void> {
   const where = `${request.method} ${request.url} (${g.auth.kind}) → ${res.statusCode} ${res.body.slice(0, 200)}`;
   if (op.secured && routable) {
     if (VALID_AUTH.has(g.auth.kind)) {
-      // A 401 about the password or code in the body (reauthentication) is not a refused token.
-      const credentialAnswer = res.statusCode === 401 && ['INVALID_CREDENTIALS', 'MFA_CODE_INVALID'].includes(String(res.json().code));
+      // A 401 about the password or code in the body (reauthentication), or about introspection's
+      // HTTP Basic client credentials, is not a refused token.
+      const credentialAnswer =
+        res.statusCode === 401 && ['INVALID_CREDENTIALS', 'MFA_CODE_INVALID', 'INVALID_CLIENT'].includes(String(res.json().code));
       if (!credentialAnswer) expect(res.statusCode, `a valid token was refused: ${where}`).not.toBe(401);
     } else {
       expect(res.statusCode, `no valid token, yet: ${where}`).toBe(401);
@@ -525,7 +529,7 @@ async function exercise(op: Operation, g: Generated): Promise<void> {
 
 describe('OpenAPI-driven fuzzing', () => {
   it('the document lists every route, and the probes see the database change', async () => {
-    expect(OPERATIONS.length).toBe(56);
+    expect(OPERATIONS.length).toBe(58);
     // The "nothing changed" invariant relies on PRAGMA data_version seeing the app's commits.
     const before = await dataVersion();
     const res = await ctx.app.inject({
