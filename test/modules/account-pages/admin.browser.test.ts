@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { totpCode } from '../../../src/modules/mfa/totp.js';
 import { createTestApp, STRONG_PASSWORD, type TestContext, uniqueEmail } from '../../helpers/app.js';
 import { browserSuite, launchChromium, watchPage } from '../../helpers/browser.js';
 
@@ -154,6 +155,57 @@ describe.skipIf(skip)(
       await users.getByRole('status').getByText(`${target.email} is deleted.`).waitFor();
       expect(await ctx.db.selectFrom('users').select('id').where('id', '=', target.id).executeTakeFirst()).toBeUndefined();
       await finish(['409 POST /admin/keys/rotate']);
+    });
+
+    /** Turns TOTP on through the API; returns the seed. The confirming code is a step old, so the next one is fresh. */
+    async function enrolTotp(email: string): Promise<string> {
+      const token = await apiSession(email);
+      const { body } = await api('POST', '/auth/mfa/totp', undefined, token);
+      const confirmed = await api('POST', '/auth/mfa/totp/confirm', { code: totpCode(body.secret, Date.now() - 30_000) }, token);
+      expect(confirmed.status).toBe(200);
+      return body.secret as string;
+    }
+
+    it("two-factor sign-in, reset of a user's two-factor, and LAST_ADMIN in words", async () => {
+      // Only this test's admin may be the last active one: the others' admins are demoted first.
+      const admin = await register('console-last-admin', 'admin');
+      await ctx.db.updateTable('users').set({ role: 'user' }).where('id', '!=', admin.id).execute();
+      const secret = await enrolTotp(admin.email);
+      const target = await register('console-mfa-user');
+      await enrolTotp(target.email);
+      const { page, message, signIn, finish } = await open(1280);
+
+      await signIn(admin.email);
+      await message.getByText('Now enter the code from your authenticator app.', { exact: false }).waitFor();
+      await page.getByLabel('Sign-in code').fill(totpCode(secret));
+      await page.getByRole('button', { name: 'Continue' }).click();
+      await message.getByText('Signed in to the console.').waitFor();
+
+      const users = page.getByRole('region', { name: 'Users' });
+      await users.getByLabel('Search by email or name').fill(target.email);
+      await users.getByRole('button', { name: 'Search', exact: true }).click();
+      await users.getByRole('button', { name: target.email }).click();
+      let detail = page.getByRole('region', { name: `User ${target.email}` });
+      await detail.getByRole('button', { name: 'Reset two-factor sign-in' }).click();
+      await page.getByRole('dialog').getByRole('button', { name: 'Reset two-factor' }).click();
+      await detail.getByRole('status').getByText(`Two-factor sign-in of ${target.email} is off.`).waitFor();
+      const login = await api('POST', '/auth/login', { email: target.email, password: STRONG_PASSWORD });
+      expect(login.status).toBe(200);
+      expect(login.body.mfa_required).toBeUndefined();
+
+      // Demoting the last active admin: the API refuses, the console says so in words.
+      await users.getByLabel('Search by email or name').fill(admin.email);
+      await users.getByRole('button', { name: 'Search', exact: true }).click();
+      await users.getByRole('button', { name: admin.email }).click();
+      detail = page.getByRole('region', { name: `User ${admin.email}` });
+      await detail.getByLabel('Role').selectOption('user');
+      await detail.getByRole('button', { name: 'Change role' }).click();
+      await detail
+        .getByRole('status')
+        .getByText('This would leave the service without an active admin. Make another user an admin first, then try again.')
+        .waitFor();
+      expect((await ctx.db.selectFrom('users').select('role').where('id', '=', admin.id).executeTakeFirstOrThrow()).role).toBe('admin');
+      await finish([`409 PATCH /users/${admin.id}`]);
     });
 
     describe.each(WIDTHS)('%i px wide', (width) => {
