@@ -35,7 +35,9 @@ import { createEventsService } from './modules/events/events.service.js';
 import { healthRoutes } from './modules/health/health.routes.js';
 import { introspectionRoutes } from './modules/introspection/introspection.routes.js';
 import { createIntrospectionService } from './modules/introspection/introspection.service.js';
+import { adminKeysRoutes } from './modules/keys/admin-keys.routes.js';
 import { keysRoutes } from './modules/keys/keys.routes.js';
+import { SigningKeyInfo } from './modules/keys/keys.schemas.js';
 import { createKeyRing } from './modules/keys/keys.service.js';
 import { mfaRoutes } from './modules/mfa/mfa.routes.js';
 import { createMfaService } from './modules/mfa/mfa.service.js';
@@ -248,6 +250,7 @@ async function registerGatehouse(instance: FastifyInstance, options: GatehouseOp
     SessionSchema,
     SecurityEventSchema,
     PasskeySchema,
+    SigningKeyInfo,
   ]) {
     bodyAjv.addSchema(schema);
     paramsAjv.addSchema(schema);
@@ -329,6 +332,7 @@ async function registerGatehouse(instance: FastifyInstance, options: GatehouseOp
   await app.register(healthRoutes, { ping: () => database.ping() });
   await app.register(authRoutes, { auth, users });
   await app.register(keysRoutes, { keyRing, issuer: config.jwt.issuer, publicUrl: config.publicUrl });
+  await app.register(adminKeysRoutes, { keyRing });
   const introspection = createIntrospectionService({
     clients: config.introspectionClients,
     auth,

@@ -11,6 +11,7 @@ export const ERROR_CODES = {
   MFA_CODE_INVALID: { status: 401, title: 'Invalid one-time code' },
   MFA_ALREADY_ENABLED: { status: 409, title: 'Two-factor already enabled' },
   MFA_UNAVAILABLE: { status: 409, title: 'Two-factor unavailable' },
+  KEY_ROTATION_UNAVAILABLE: { status: 409, title: 'Key rotation unavailable' },
   FORBIDDEN: { status: 403, title: 'Forbidden' },
   EMAIL_NOT_VERIFIED: { status: 403, title: 'Email not verified' },
   NOT_FOUND: { status: 404, title: 'Not found' },

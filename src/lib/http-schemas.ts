@@ -90,6 +90,10 @@ const PROBLEM_EXAMPLES: Record<ErrorCode, { when: string; detail: string; errors
     when: 'the server has no KEY_ENCRYPTION_SECRET to keep TOTP seeds encrypted (production only)',
     detail: 'Two-factor sign-in with an authenticator app is not available on this server: its operator must set KEY_ENCRYPTION_SECRET.',
   },
+  KEY_ROTATION_UNAVAILABLE: {
+    when: 'the signing key is fixed by configuration: HS256 (JWT_SECRET) or JWT_PRIVATE_KEY(_FILE)',
+    detail: 'HS256 signs with JWT_SECRET; to rotate, use EdDSA/ES256/RS256 with the database key store.',
+  },
   TOKEN_INVALID: {
     when: 'bad format, signature, algorithm or claims; revoked session; deleted or disabled user',
     detail: 'The access token is no longer valid.',

@@ -9,6 +9,7 @@ import {
   type JsonWebKey,
   randomBytes,
 } from 'node:crypto';
+import type { ClientInfo } from './client-info.js';
 
 export const SIGNING_ALGORITHMS = ['HS256', 'EdDSA', 'ES256', 'RS256'] as const;
 export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
@@ -33,6 +34,24 @@ export interface KeyMaterial {
   readonly publicJwk: PublicJwk | null;
 }
 
+/** One key as the admin API shows it (never key material). */
+export interface KeyInfo {
+  kid: string;
+  alg: SigningAlgorithm;
+  /** When it was stored; for a key fixed by configuration, when this process loaded it. */
+  created_at: string;
+  /** Whether new tokens are signed with it (the newest key). */
+  signing: boolean;
+  /** When it stops verifying (successor's creation + grace); null for the signing key. */
+  retires_at: string | null;
+}
+
+/** Who rotated the keys (an admin through the API; nobody for the CLI or the schedule). */
+export interface RotationActor {
+  actorId?: string | null;
+  client?: ClientInfo | null;
+}
+
 /**
  * The keys this instance signs and verifies with. With HS256 or a configured PEM key it is one
  * fixed key; with the database key store it follows rotations made by any instance.
@@ -47,8 +66,13 @@ export interface KeyRing {
   findAfterReload(kid: string): Promise<KeyMaterial | undefined>;
   /** Public keys for the JWK Set: current and previous keys still in their grace period. */
   publicJwks(): PublicJwk[];
-  /** Makes a new signing key (key store only). The previous key keeps verifying for the grace period. */
-  rotate(): Promise<KeyMaterial>;
+  /** The keys that verify now, oldest first, for the admin API. */
+  list(): KeyInfo[];
+  /**
+   * Makes a new signing key (key store only; a fixed key throws KEY_ROTATION_UNAVAILABLE). The
+   * previous key keeps verifying for the grace period. The `keys.rotated` event names the actor.
+   */
+  rotate(by?: RotationActor): Promise<KeyMaterial>;
   close(): void;
 }
 

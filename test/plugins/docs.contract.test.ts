@@ -333,6 +333,20 @@ const specificScenarios: Record<string, Scenario> = {
   'DELETE /users/{id}/sessions 404 NOT_FOUND': () => send('DELETE', `/users/${MISSING_ID}/sessions`, { as: f.admin }),
   'GET /admin/events 200': () => send('GET', '/admin/events?type=login.succeeded&limit=2', { as: f.admin }),
   'GET /admin/events 403 FORBIDDEN': () => send('GET', '/admin/events', { as: f.alice }),
+  'GET /admin/keys 200': () => send('GET', '/admin/keys', { as: f.admin }),
+  'GET /admin/keys 403 FORBIDDEN': () => send('GET', '/admin/keys', { as: f.alice }),
+  'POST /admin/keys/rotate 201': async () => {
+    // Rotation needs the database key store: an asymmetric algorithm.
+    const rotating = await createTestApp({ JWT_ALGORITHM: 'EdDSA', KEY_ENCRYPTION_SECRET: randomBytes(48).toString('base64url') });
+    try {
+      const admin = await signUpAdmin(rotating);
+      return await rotating.app.inject({ method: 'POST', url: '/admin/keys/rotate', headers: admin.headers });
+    } finally {
+      await rotating.close();
+    }
+  },
+  'POST /admin/keys/rotate 403 FORBIDDEN': () => send('POST', '/admin/keys/rotate', { as: f.alice }),
+  'POST /admin/keys/rotate 409 KEY_ROTATION_UNAVAILABLE': () => send('POST', '/admin/keys/rotate', { as: f.admin }),
 
   'POST /auth/reauthenticate 401 MFA_CODE_INVALID': async () =>
     send('POST', '/auth/reauthenticate', { as: (await enrolledUser()).user, json: { password: STRONG_PASSWORD } }),

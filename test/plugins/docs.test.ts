@@ -27,9 +27,10 @@ const BODYLESS = new Set([
   'POST /auth/mfa/recovery-codes',
   'POST /auth/passkeys/registration/options',
   'POST /auth/passkeys/authentication/options',
+  'POST /admin/keys/rotate',
 ]);
 // HTML pages (the one that renders this document, the hosted account pages) are not API operations.
-const NOT_IN_DOCUMENT = new Set(['GET /docs', 'GET /verify-email', 'GET /reset-password', 'GET /account']);
+const NOT_IN_DOCUMENT = new Set(['GET /docs', 'GET /verify-email', 'GET /reset-password', 'GET /account', 'GET /admin']);
 // Documented additions beyond the contract (none today: every route is in docs/api-contract.md).
 const BEYOND_CONTRACT = new Set<string>([]);
 

@@ -200,3 +200,129 @@ ${sectionStatus('sessions-status')}
 </form>
 </dialog>`;
 }
+
+/**
+ * /admin: the operator's console. Sign-in as on /account; then users (search, pages, a user's
+ * detail and actions), security events, signing keys and status. Everything after sign-in starts
+ * hidden; whether the person may see any of it is the API's answer (403 for a non-admin).
+ */
+export function adminMain(): SafeHtml {
+  return html`${messageRegion}
+<section id="sign-in" aria-labelledby="sign-in-heading">
+<h2 id="sign-in-heading">Admin sign-in</h2>
+<form id="login-form" method="post">
+<div class="field">
+<label for="login-email">Email</label>
+<input id="login-email" name="email" type="email" autocomplete="username" required>
+</div>
+<div class="field">
+<label for="login-password">Password</label>
+<input id="login-password" name="password" type="password" autocomplete="current-password" required>
+</div>
+<button type="submit">Sign in</button>
+</form>
+<form id="mfa-form" method="post" hidden>
+<p>Two-factor sign-in is on for this account.</p>
+<div class="field">
+<label for="mfa-code">Sign-in code</label>
+<input id="mfa-code" name="code" type="text" autocomplete="one-time-code" autocapitalize="characters" spellcheck="false" required aria-describedby="mfa-code-help">
+<p id="mfa-code-help" class="hint">The 6-digit code from your authenticator app, or a recovery code.</p>
+</div>
+<button type="submit">Continue</button>
+<button type="button" id="mfa-cancel" class="secondary">Start again</button>
+</form>
+</section>
+
+<div id="console" hidden>
+<section aria-labelledby="signed-in-heading" class="signed-in">
+<h2 id="signed-in-heading" class="visually-hidden">Signed in</h2>
+<p>Signed in as <strong id="signed-in-as"></strong></p>
+<button type="button" id="logout">Sign out</button>
+</section>
+
+<section id="users" aria-labelledby="users-heading">
+<h2 id="users-heading">Users</h2>
+<form id="user-search" method="get" role="search">
+<div class="field">
+<label for="user-query">Search by email or name</label>
+<input id="user-query" name="q" type="search" maxlength="200">
+</div>
+<button type="submit">Search</button>
+</form>
+<div class="table-wrap">
+<table id="user-table" aria-labelledby="users-heading">
+<thead><tr><th scope="col">Email</th><th scope="col">Name</th><th scope="col">Role</th><th scope="col">Status</th></tr></thead>
+<tbody id="user-rows"></tbody>
+</table>
+</div>
+<button type="button" id="users-next" class="secondary" hidden>Next page</button>
+${sectionStatus('users-status')}
+</section>
+
+<section id="user-detail" aria-labelledby="user-detail-heading" hidden>
+<h2 id="user-detail-heading"></h2>
+<dl id="user-facts" class="facts"></dl>
+<form id="role-form" method="post">
+<div class="field">
+<label for="user-role">Role</label>
+<select id="user-role" name="role"><option value="user">user</option><option value="admin">admin</option></select>
+</div>
+<button type="submit">Change role</button>
+</form>
+<div class="actions wrap">
+<button type="button" id="user-toggle-disabled" class="danger"></button>
+<button type="button" id="user-end-sessions" class="secondary">End all sessions</button>
+<button type="button" id="user-reset-mfa" class="secondary">Reset two-factor sign-in</button>
+<button type="button" id="user-delete" class="danger">Delete user</button>
+</div>
+${sectionStatus('user-status')}
+<h3 id="user-sessions-heading">Live sessions</h3>
+<ul id="user-sessions" class="items" aria-labelledby="user-sessions-heading"></ul>
+<h3 id="user-events-heading">Their security events</h3>
+<ol id="user-events" class="items" aria-labelledby="user-events-heading"></ol>
+</section>
+
+<section id="events" aria-labelledby="events-heading">
+<h2 id="events-heading">Security events</h2>
+<form id="event-filter" method="get">
+<div class="field">
+<label for="event-type">Type</label>
+<select id="event-type" name="type"><option value="">All types</option></select>
+</div>
+<button type="submit">Show events</button>
+</form>
+<ol id="event-list" class="items" aria-labelledby="events-heading"></ol>
+<button type="button" id="events-next" class="secondary" hidden>More events</button>
+${sectionStatus('events-status')}
+</section>
+
+<section id="keys" aria-labelledby="keys-heading">
+<h2 id="keys-heading">Signing keys</h2>
+<div class="table-wrap">
+<table aria-labelledby="keys-heading">
+<thead><tr><th scope="col">Key id</th><th scope="col">Algorithm</th><th scope="col">Created</th><th scope="col">State</th></tr></thead>
+<tbody id="key-rows"></tbody>
+</table>
+</div>
+<button type="button" id="keys-rotate" class="secondary">Rotate signing key</button>
+${sectionStatus('keys-status')}
+</section>
+
+<section id="status" aria-labelledby="status-heading">
+<h2 id="status-heading">Status</h2>
+<p id="status-text"></p>
+<button type="button" id="status-check" class="secondary">Check again</button>
+</section>
+</div>
+
+<dialog id="confirm-dialog" aria-labelledby="confirm-heading">
+<form id="confirm-form" method="dialog">
+<h2 id="confirm-heading">Are you sure?</h2>
+<p id="confirm-text"></p>
+<div class="actions">
+<button type="submit" id="confirm-yes" class="danger" value="confirm">Confirm</button>
+<button type="button" id="confirm-cancel" class="secondary">Cancel</button>
+</div>
+</form>
+</dialog>`;
+}

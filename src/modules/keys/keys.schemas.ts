@@ -35,3 +35,24 @@ export const AuthorizationServerMetadata = Type.Object(
   },
   { additionalProperties: false, description: 'Issuer, where its public keys are, and how access tokens are signed' },
 );
+
+export const SigningKeyInfo = Type.Object(
+  {
+    kid: Type.String({ description: 'Key id, as in the `kid` header of the tokens it signs' }),
+    alg: Type.Union([Type.Literal('HS256'), Type.Literal('EdDSA'), Type.Literal('ES256'), Type.Literal('RS256')]),
+    created_at: Type.String({
+      format: 'date-time',
+      description: 'When it was stored; for a key fixed by configuration (HS256, JWT_PRIVATE_KEY), when this instance loaded it',
+    }),
+    signing: Type.Boolean({ description: 'New tokens are signed with it' }),
+    retires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+      description: 'When it stops verifying tokens; null for the signing key',
+    }),
+  },
+  { $id: 'SigningKey', description: 'A signing key as the admin sees it: never its key material' },
+);
+
+export const SigningKeyList = Type.Object(
+  { items: Type.Array(Type.Ref(SigningKeyInfo)) },
+  { description: 'The keys that verify tokens now, oldest first; the last one signs' },
+);

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Config } from '../../config.js';
 import type { DB } from '../../db/database.js';
+import { AppError } from '../../errors.js';
 import { nowIso } from '../../lib/ids.js';
 import {
   type AsymmetricAlgorithm,
@@ -8,11 +9,13 @@ import {
   encryptPrivateKey,
   generateSigningKeyPair,
   hmacKid,
+  type KeyInfo,
   type KeyMaterial,
   type KeyRing,
   type PublicJwk,
   publicJwkFromPrivatePem,
   publicPemFromJwk,
+  type RotationActor,
   type SigningAlgorithm,
 } from '../../lib/signing-keys.js';
 import { recordEvent } from '../events/events.repository.js';
@@ -23,17 +26,20 @@ export interface KeyRingLogger {
   info(obj: object, msg: string): void;
 }
 
-const staticRing = (algorithm: SigningAlgorithm, key: KeyMaterial): KeyRing => ({
+// A fixed key has no stored creation time: the admin API shows when this process loaded it.
+const staticRing = (algorithm: SigningAlgorithm, key: KeyMaterial, loadedAt = nowIso()): KeyRing => ({
   algorithm,
   current: () => key,
   find: (kid) => (kid === key.kid ? key : undefined),
   findAfterReload: async (kid) => (kid === key.kid ? key : undefined),
   publicJwks: () => (key.publicJwk ? [key.publicJwk] : []),
+  list: () => [{ kid: key.kid, alg: algorithm, created_at: loadedAt, signing: true, retires_at: null }],
   rotate: async () => {
-    throw new Error(
+    throw new AppError(
+      'KEY_ROTATION_UNAVAILABLE',
       algorithm === 'HS256'
-        ? 'HS256 signs with JWT_SECRET; to rotate, use EdDSA/ES256/RS256 with the database key store'
-        : 'the signing key comes from JWT_PRIVATE_KEY(_FILE); replace it there, or unset it to use the rotating key store',
+        ? 'HS256 signs with JWT_SECRET; to rotate, use EdDSA/ES256/RS256 with the database key store.'
+        : 'The signing key comes from JWT_PRIVATE_KEY(_FILE); replace it there, or unset it to use the rotating key store.',
     );
   },
   close: () => {},
@@ -75,6 +81,7 @@ export async function createKeyRing(config: Config, db: Kysely<DB>, log: KeyRing
 interface StoredKey extends KeyMaterial {
   /** When this key stops verifying (successor's creation + grace); Infinity for the current key. */
   readonly notAfter: number;
+  readonly createdAt: string;
 }
 
 /** The database key store: newest key signs, older keys verify until their grace ends. */
@@ -159,12 +166,27 @@ class StoredKeyRing implements KeyRing {
         verificationKey: publicPemFromJwk(publicJwk),
         publicJwk,
         notAfter: next ? Date.parse(next.created_at) + this.options.graceMs : Number.POSITIVE_INFINITY,
+        createdAt: row.created_at,
       };
     });
   }
 
-  async rotate(): Promise<KeyMaterial> {
-    const kid = await this.insertNewKey(true);
+  list(): KeyInfo[] {
+    const now = Date.now();
+    const signing = this.keys[this.keys.length - 1];
+    return this.keys
+      .filter((k) => now < k.notAfter)
+      .map((k) => ({
+        kid: k.kid,
+        alg: this.algorithm,
+        created_at: k.createdAt,
+        signing: k === signing,
+        retires_at: Number.isFinite(k.notAfter) ? new Date(k.notAfter).toISOString() : null,
+      }));
+  }
+
+  async rotate(by: RotationActor = {}): Promise<KeyMaterial> {
+    const kid = await this.insertNewKey(by);
     await this.reload();
     // Keys past their grace verify nothing any more; keep the table small.
     const now = Date.now();
@@ -197,7 +219,7 @@ class StoredKeyRing implements KeyRing {
   }
 
   /** Stores a new key; a rotation (not the first key) is recorded as an event in the same transaction. */
-  private async insertNewKey(rotation = false): Promise<string> {
+  private async insertNewKey(rotation?: RotationActor): Promise<string> {
     const { privateKeyPem, publicJwk } = generateSigningKeyPair(this.algorithm);
     await this.db.transaction().execute(async (trx) => {
       await repo.insertSigningKey(trx, {
@@ -207,7 +229,14 @@ class StoredKeyRing implements KeyRing {
         private_key: encryptPrivateKey(privateKeyPem, this.encryptionSecret, publicJwk.kid),
         created_at: nowIso(),
       });
-      if (rotation) await recordEvent(trx, { type: 'keys.rotated', data: { kid: publicJwk.kid, alg: this.algorithm } });
+      if (rotation) {
+        await recordEvent(trx, {
+          type: 'keys.rotated',
+          actorId: rotation.actorId ?? null,
+          client: rotation.client ?? null,
+          data: { kid: publicJwk.kid, alg: this.algorithm },
+        });
+      }
     });
     return publicJwk.kid;
   }

@@ -8,7 +8,7 @@ import { tokenFromOutbox } from '../../helpers/outbox.js';
 // nothing". What a person does on them is in account-pages.browser.test.ts and
 // account.browser.test.ts.
 
-const PAGES = ['/verify-email', '/reset-password', '/account'];
+const PAGES = ['/verify-email', '/reset-password', '/account', '/admin'];
 
 let ctx: TestContext;
 beforeAll(async () => {
