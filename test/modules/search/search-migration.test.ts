@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Migrator, sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createDatabase, type Database } from '../../../src/db/create-db.js';
 import { migrationProvider } from '../../../src/db/migrations/index.js';
 import { listBooks } from '../../../src/modules/books/books.repository.js';
@@ -87,12 +87,4 @@ it('indexes the rows that existed before it, and can be undone and redone', asyn
   expect((await migrator.migrateDown()).error).toBeUndefined();
   expect((await migrator.migrateToLatest()).error).toBeUndefined();
   expect(await find()).toEqual(expected);
-});
-
-describe.skipIf(TEST_DB !== 'sqlite')('SQLite search index sync', () => {
-  it('the triggers keep books_search equal to books (FTS5 integrity-check)', async () => {
-    await database.db.updateTable('books').set({ title: 'Renamed' }).execute();
-    await database.db.deleteFrom('books').execute();
-    await sql`insert into books_search (books_search, rank) values ('integrity-check', 1)`.execute(database.db);
-  });
 });
