@@ -1,5 +1,6 @@
-import { type RawBuilder, sql } from 'kysely';
+import { type RawBuilder, type SelectQueryBuilder, sql } from 'kysely';
 import type { Cursor } from '../lib/pagination.js';
+import type { DB } from './database.js';
 import { isPostgres } from './dialect.js';
 import type { Executor } from './executor.js';
 
@@ -94,6 +95,25 @@ export function throughCursor(table: string, cursor: Cursor): RawBuilder<boolean
 /** The keyset key of a row, if any. */
 export function keyOf(row: { created_at: string; id: string } | undefined): Cursor | undefined {
   return row && { createdAt: row.created_at, id: row.id };
+}
+
+/** The keys of a walked search's range, in its order: what `sliceEndAlong` counts along. */
+// biome-ignore lint/suspicious/noExplicitAny: any table with (created_at, id); the selection is by name below.
+export type OrderedKeys = (after: Cursor | null) => SelectQueryBuilder<DB, any, object>;
+
+/**
+ * scanInSlices' `sliceEnd` for a range given as its ordered query: the key `rows` positions
+ * after `after` (OFFSET on the index, no row read beyond it), undefined past the end.
+ */
+export function sliceEndAlong(keys: OrderedKeys): (after: Cursor | null, rows: number) => Promise<Cursor | undefined> {
+  return async (after, rows) =>
+    keyOf(
+      (await keys(after)
+        .select([sql<string>`created_at`.as('created_at'), sql<string>`id`.as('id')])
+        .offset(rows - 1)
+        .limit(1)
+        .executeTakeFirst()) as { created_at: string; id: string } | undefined,
+    );
 }
 
 /** Rows of the ordered index a slice of a walked search reads at first; each next slice twice as many, up to SCAN_SLICE_MAX. */

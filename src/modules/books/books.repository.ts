@@ -6,9 +6,9 @@ import { preparedQuery } from '../../db/prepared-query.js';
 import {
   afterCursor,
   containsAnyInsensitive,
-  keyOf,
   type SearchableTable,
   scanInSlices,
+  sliceEndAlong,
   throughCursor,
   withoutIndex,
 } from '../../db/sql-helpers.js';
@@ -86,17 +86,5 @@ export async function listBooks(
     return (search ? query.where(search.where) : query).limit(want).execute();
   };
   if (!search?.walksIndex) return page(options.cursor, undefined, options.limit + 1);
-  return scanInSlices(
-    options.limit,
-    options.cursor,
-    async (after, rows) =>
-      keyOf(
-        await range(after)
-          .select(['created_at', 'id'])
-          .offset(rows - 1)
-          .limit(1)
-          .executeTakeFirst(),
-      ),
-    page,
-  );
+  return scanInSlices(options.limit, options.cursor, sliceEndAlong(range), page);
 }

@@ -4,9 +4,9 @@ import type { Executor } from '../../db/executor.js';
 import {
   afterCursor,
   containsAnyInsensitive,
-  keyOf,
   type SearchableTable,
   scanInSlices,
+  sliceEndAlong,
   throughCursor,
   withoutIndex,
 } from '../../db/sql-helpers.js';
@@ -66,19 +66,7 @@ export async function listBucketlistsForOwner(
     return query.orderBy('bucketlists.created_at').orderBy('bucketlists.id').limit(want).execute() as Promise<BucketlistRow[]>;
   };
   if (!search?.walksIndex) return page(options.cursor, undefined, options.limit + 1);
-  return scanInSlices(
-    options.limit,
-    options.cursor,
-    async (after, rows) =>
-      keyOf(
-        await keys(after)
-          .select(['created_at', 'id'])
-          .offset(rows - 1)
-          .limit(1)
-          .executeTakeFirst(),
-      ),
-    page,
-  );
+  return scanInSlices(options.limit, options.cursor, sliceEndAlong(keys), page);
 }
 
 /** Inserts a bucketlist. */

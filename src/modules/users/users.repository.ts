@@ -3,7 +3,14 @@ import type { UsersTable } from '../../db/database.js';
 import { isPostgres } from '../../db/dialect.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import type { Executor } from '../../db/executor.js';
-import { afterCursor, containsAnyInsensitive, keyOf, type SearchableTable, scanInSlices, throughCursor } from '../../db/sql-helpers.js';
+import {
+  afterCursor,
+  containsAnyInsensitive,
+  type SearchableTable,
+  scanInSlices,
+  sliceEndAlong,
+  throughCursor,
+} from '../../db/sql-helpers.js';
 import { UniqueViolation } from '../../errors.js';
 import type { Cursor } from '../../lib/pagination.js';
 
@@ -88,17 +95,5 @@ export async function listUsers(db: Executor, options: { q?: string; limit: numb
     return (search ? query.where(search.where) : query).limit(want).execute();
   };
   if (!search?.walksIndex) return page(options.cursor, undefined, options.limit + 1);
-  return scanInSlices(
-    options.limit,
-    options.cursor,
-    async (after, rows) =>
-      keyOf(
-        await range(after)
-          .select(['created_at', 'id'])
-          .offset(rows - 1)
-          .limit(1)
-          .executeTakeFirst(),
-      ),
-    page,
-  );
+  return scanInSlices(options.limit, options.cursor, sliceEndAlong(range), page);
 }
