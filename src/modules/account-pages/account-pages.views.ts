@@ -47,18 +47,17 @@ const sectionStatus = (id: string) =>
   html`<div id="${id}" class="message" role="status" aria-live="polite" aria-atomic="true" tabindex="-1"></div>`;
 
 /**
- * /account: sign-in (password, then a code when two-factor is on; or a passkey), then the
- * account's settings. Everything after sign-in starts hidden: the script shows it once it holds
- * tokens (in memory only), and every rule is the API's.
+ * The sign-in of /account and /admin: password first, then (when the API answers mfa_required)
+ * a code. The same ids and labels on both pages, which their scripts and tests rely on; the
+ * section stays open for what a page adds after the forms (the passkey button on /account).
  */
-export function accountMain(): SafeHtml {
-  return html`${messageRegion}
-<section id="sign-in" aria-labelledby="sign-in-heading">
-<h2 id="sign-in-heading">Sign in</h2>
+function signInForms(options: { heading: string; emailAutocomplete: string; codeHelp: string }): SafeHtml {
+  return html`<section id="sign-in" aria-labelledby="sign-in-heading">
+<h2 id="sign-in-heading">${options.heading}</h2>
 <form id="login-form" method="post">
 <div class="field">
 <label for="login-email">Email</label>
-<input id="login-email" name="email" type="email" autocomplete="username webauthn" required>
+<input id="login-email" name="email" type="email" autocomplete="${options.emailAutocomplete}" required>
 </div>
 <div class="field">
 <label for="login-password">Password</label>
@@ -71,23 +70,41 @@ export function accountMain(): SafeHtml {
 <div class="field">
 <label for="mfa-code">Sign-in code</label>
 <input id="mfa-code" name="code" type="text" inputmode="text" autocomplete="one-time-code" autocapitalize="characters" spellcheck="false" required aria-describedby="mfa-code-help">
-<p id="mfa-code-help" class="hint">The 6-digit code from your authenticator app, or one of your recovery codes if you do not have the app at hand.</p>
+<p id="mfa-code-help" class="hint">${options.codeHelp}</p>
 </div>
 <button type="submit">Continue</button>
 <button type="button" id="mfa-cancel" class="secondary">Start again</button>
 </form>
-<div id="passkey-sign-in">
+`;
+}
+
+/** Who is signed in, and the way out: the top of /account and /admin once signed in. */
+const signedInBar = html`<section aria-labelledby="signed-in-heading" class="signed-in">
+<h2 id="signed-in-heading" class="visually-hidden">Signed in</h2>
+<p>Signed in as <strong id="signed-in-as"></strong></p>
+<button type="button" id="logout">Sign out</button>
+</section>`;
+
+/**
+ * /account: sign-in (password, then a code when two-factor is on; or a passkey), then the
+ * account's settings. Everything after sign-in starts hidden: the script shows it once it holds
+ * tokens (in memory only), and every rule is the API's.
+ */
+export function accountMain(): SafeHtml {
+  return html`${messageRegion}
+${signInForms({
+  heading: 'Sign in',
+  // "webauthn": the browser may offer the account's passkeys right in the email field.
+  emailAutocomplete: 'username webauthn',
+  codeHelp: 'The 6-digit code from your authenticator app, or one of your recovery codes if you do not have the app at hand.',
+})}<div id="passkey-sign-in">
 <p class="divider">or</p>
 <button type="button" id="passkey-login" class="secondary">Sign in with a passkey</button>
 </div>
 </section>
 
 <div id="account" hidden>
-<section aria-labelledby="signed-in-heading" class="signed-in">
-<h2 id="signed-in-heading" class="visually-hidden">Signed in</h2>
-<p>Signed in as <strong id="signed-in-as"></strong></p>
-<button type="button" id="logout">Sign out</button>
-</section>
+${signedInBar}
 
 <section id="profile" aria-labelledby="profile-heading">
 <h2 id="profile-heading">Profile</h2>
@@ -208,37 +225,14 @@ ${sectionStatus('sessions-status')}
  */
 export function adminMain(): SafeHtml {
   return html`${messageRegion}
-<section id="sign-in" aria-labelledby="sign-in-heading">
-<h2 id="sign-in-heading">Admin sign-in</h2>
-<form id="login-form" method="post">
-<div class="field">
-<label for="login-email">Email</label>
-<input id="login-email" name="email" type="email" autocomplete="username" required>
-</div>
-<div class="field">
-<label for="login-password">Password</label>
-<input id="login-password" name="password" type="password" autocomplete="current-password" required>
-</div>
-<button type="submit">Sign in</button>
-</form>
-<form id="mfa-form" method="post" hidden>
-<p>Two-factor sign-in is on for this account.</p>
-<div class="field">
-<label for="mfa-code">Sign-in code</label>
-<input id="mfa-code" name="code" type="text" autocomplete="one-time-code" autocapitalize="characters" spellcheck="false" required aria-describedby="mfa-code-help">
-<p id="mfa-code-help" class="hint">The 6-digit code from your authenticator app, or a recovery code.</p>
-</div>
-<button type="submit">Continue</button>
-<button type="button" id="mfa-cancel" class="secondary">Start again</button>
-</form>
-</section>
+${signInForms({
+  heading: 'Admin sign-in',
+  emailAutocomplete: 'username',
+  codeHelp: 'The 6-digit code from your authenticator app, or a recovery code.',
+})}</section>
 
 <div id="console" hidden>
-<section aria-labelledby="signed-in-heading" class="signed-in">
-<h2 id="signed-in-heading" class="visually-hidden">Signed in</h2>
-<p>Signed in as <strong id="signed-in-as"></strong></p>
-<button type="button" id="logout">Sign out</button>
-</section>
+${signedInBar}
 
 <section id="users" aria-labelledby="users-heading">
 <h2 id="users-heading">Users</h2>
