@@ -1,5 +1,6 @@
 import { html, type SafeHtml } from '../../lib/page-shell.js';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../lib/passwords.js';
+import { EVENT_TYPES } from '../events/events.repository.js';
 
 // The pages' markup. Controls start disabled: until the script has taken the token from the
 // address, a submitted form would send nothing useful (or put a password into a URL).
@@ -281,7 +282,7 @@ ${sectionStatus('user-status')}
 <form id="event-filter" method="get">
 <div class="field">
 <label for="event-type">Type</label>
-<select id="event-type" name="type"><option value="">All types</option></select>
+<select id="event-type" name="type"><option value="">All types</option>${EVENT_TYPES.map((type) => html`<option value="${type}">${type}</option>`)}</select>
 </div>
 <button type="submit">Show events</button>
 </form>
