@@ -121,6 +121,15 @@ describe('signing in with TOTP on', () => {
     expectProblem(await verify(await mfaToken(user), { code }), 401, 'MFA_CODE_INVALID');
   });
 
+  it('one code sent with three mfa_tokens at once signs in exactly once', async () => {
+    const { user, secret } = await enrolled();
+    const tokens = [await mfaToken(user), await mfaToken(user), await mfaToken(user)];
+    const code = totpCode(secret);
+    const results = await Promise.all(tokens.map((token) => verify(token, { code })));
+    expect(results.map((r) => r.statusCode).sort()).toEqual([200, 401, 401]);
+    expect(results.filter((r) => r.statusCode === 401).map((r) => r.json().code)).toEqual(['MFA_CODE_INVALID', 'MFA_CODE_INVALID']);
+  });
+
   it('a code from three steps ago (beyond ±1 of drift) is refused; one step either side is accepted', async () => {
     const { user, secret } = await enrolled();
     expectProblem(await verify(await mfaToken(user), { code: totpCode(secret, Date.now() - 3 * PERIOD_MS) }), 401, 'MFA_CODE_INVALID');

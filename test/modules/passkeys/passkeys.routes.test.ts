@@ -134,6 +134,17 @@ describe('signing in with a passkey', () => {
     );
   });
 
+  it('one challenge answered five times at once signs in exactly once', async () => {
+    const user = await signUp(ctx.app);
+    const authenticator = new SoftAuthenticator(rpId, origin);
+    await register(user, authenticator);
+    const { challenge_id, options } = (await post('/auth/passkeys/authentication/options')).json();
+    // Five signed answers to the same challenge, each with a counter that moves forward.
+    const answers = Array.from({ length: 5 }, () => authenticator.get(options));
+    const results = await Promise.all(answers.map((response) => post('/auth/passkeys/authentication', { challenge_id, response })));
+    expect(results.map((r) => r.statusCode).sort()).toEqual([200, 401, 401, 401, 401]);
+  });
+
   it('a counter that goes backwards is refused and recorded as an event', async () => {
     const user = await signUp(ctx.app);
     const authenticator = new SoftAuthenticator(rpId, origin);
