@@ -312,16 +312,6 @@ async function registerGatehouse(instance: FastifyInstance, options: GatehouseOp
     },
   });
   const events = createEventsService(database.db, { retentionSeconds: config.eventsRetentionSeconds });
-  // Retention: prune at start and then hourly (each instance; the DELETE is idempotent).
-  const pruneEvents = () => {
-    events.prune().catch((err: unknown) => app.log.warn({ err }, 'pruning security events failed'));
-    mfa.sweep().catch((err: unknown) => app.log.warn({ err }, 'sweeping expired mfa tokens failed'));
-    passkeys.sweep().catch((err: unknown) => app.log.warn({ err }, 'sweeping expired passkey challenges failed'));
-  };
-  const pruneTimer = setInterval(pruneEvents, 3_600_000);
-  pruneTimer.unref();
-  app.addHook('onReady', async () => pruneEvents());
-  app.addHook('onClose', async () => clearInterval(pruneTimer));
 
   await app.register(errorHandlerPlugin);
   await app.register(securityPlugin, { config });
@@ -364,6 +354,18 @@ async function registerGatehouse(instance: FastifyInstance, options: GatehouseOp
     failuresPerIp: config.loginThrottle.maxFailuresPerIp,
   });
   await app.register(passkeysRoutes, { passkeys });
+
+  // Retention and sweeping, once every service exists: at start, then hourly (each instance;
+  // the DELETEs are idempotent).
+  const pruneExpired = () => {
+    events.prune().catch((err: unknown) => app.log.warn({ err }, 'pruning security events failed'));
+    mfa.sweep().catch((err: unknown) => app.log.warn({ err }, 'sweeping expired mfa tokens failed'));
+    passkeys.sweep().catch((err: unknown) => app.log.warn({ err }, 'sweeping expired passkey challenges failed'));
+  };
+  const pruneTimer = setInterval(pruneExpired, 3_600_000);
+  pruneTimer.unref();
+  app.addHook('onReady', async () => pruneExpired());
+  app.addHook('onClose', async () => clearInterval(pruneTimer));
   if (modules.books) await app.register(booksRoutes, { books: createBooksService(database.db) });
   if (modules.bucketlists) await app.register(bucketlistsRoutes, { bucketlists: createBucketlistsService(database.db) });
   if (config.accountPagesEnabled) await app.register(accountPagesRoutes);
