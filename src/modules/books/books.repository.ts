@@ -85,8 +85,11 @@ export async function findBookWithSessionCheck(
 // Compiled once. The book is a left join on its own key, so the session's row comes back
 // whether or not the book exists; its columns are prefixed, as the session check's are distinct
 // names (a direct read on SQLite needs distinct names, see sqlite-reads.ts).
-const bookWithSessionCheck = preparedQuery((db, sessionId: string, id: string) =>
-  sessionCheckQuery(db, sessionId)
+const bookWithSessionCheck = preparedQuery(bookWithSessionCheckQuery);
+
+/** The statement of findBookWithSessionCheck (exported for its query plan test). */
+export function bookWithSessionCheckQuery(db: Executor, sessionId: string, id: string) {
+  return sessionCheckQuery(db, sessionId)
     .leftJoin('books', (join) => join.on('books.id', '=', id))
     .select([
       'books.id as book_id',
@@ -98,8 +101,8 @@ const bookWithSessionCheck = preparedQuery((db, sessionId: string, id: string) =
       'books.created_by as book_created_by',
       'books.created_at as book_created_at',
       'books.updated_at as book_updated_at',
-    ]),
-);
+    ]);
+}
 
 /** Inserts a book; a taken ISBN raises UniqueViolation('books.isbn'). */
 export async function insertBook(db: Executor, row: Insertable<BooksTable>): Promise<void> {
