@@ -32,6 +32,7 @@ import { createBucketlistsService } from './modules/bucketlists/bucketlists.serv
 import { eventsRoutes } from './modules/events/events.routes.js';
 import { SecurityEventSchema } from './modules/events/events.schemas.js';
 import { createEventsService } from './modules/events/events.service.js';
+import { adminStatusRoutes } from './modules/health/admin-status.routes.js';
 import { healthRoutes } from './modules/health/health.routes.js';
 import { introspectionRoutes } from './modules/introspection/introspection.routes.js';
 import { createIntrospectionService } from './modules/introspection/introspection.service.js';
@@ -323,6 +324,12 @@ async function registerGatehouse(instance: FastifyInstance, options: GatehouseOp
   await app.register(authRoutes, { auth, users });
   await app.register(keysRoutes, { keyRing, issuer: config.jwt.issuer, publicUrl: config.publicUrl });
   await app.register(adminKeysRoutes, { keyRing });
+  await app.register(adminStatusRoutes, {
+    version: VERSION,
+    database: database.dialect,
+    rateLimitStore: config.redis ? 'redis' : 'memory',
+    ping: () => database.ping(),
+  });
   const introspection = createIntrospectionService({
     clients: config.introspectionClients,
     auth,
