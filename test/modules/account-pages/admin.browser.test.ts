@@ -177,8 +177,9 @@ describe.skipIf(skip)(
 
       await signIn(admin.email);
       await message.getByText('Now enter the code from your authenticator app.', { exact: false }).waitFor();
-      await page.getByLabel('Sign-in code').fill(totpCode(secret));
-      await page.getByRole('button', { name: 'Continue' }).click();
+      const signInRegion = page.getByRole('region', { name: 'Admin sign-in' });
+      await signInRegion.getByLabel('Sign-in code').fill(totpCode(secret));
+      await signInRegion.getByRole('button', { name: 'Continue' }).click();
       await message.getByText('Signed in to the console.').waitFor();
 
       const users = page.getByRole('region', { name: 'Users' });
