@@ -45,8 +45,16 @@ export function clearMessage(regionId: string): void {
   region.replaceChildren();
 }
 
-/** Whether nothing on the page holds the focus (it was on a control that went away or was disabled). */
-const focusLost = () => document.activeElement === null || document.activeElement === document.body;
+/**
+ * Whether nothing usable holds the focus: the body has it, or a control that was disabled or
+ * hidden still does (browsers move the focus off such a control only at their next rendering,
+ * so right after a dialog closes, its button may still be the active element).
+ */
+function focusLost(): boolean {
+  const active = document.activeElement;
+  if (!(active instanceof HTMLElement) || active === document.body) return true;
+  return active.matches(':disabled') || active.getClientRects().length === 0;
+}
 
 /**
  * Disables a button (or a form's submit button) while its action runs, so one press sends one
@@ -64,7 +72,7 @@ export async function whileBusy<T>(target: HTMLFormElement | HTMLButtonElement, 
   } finally {
     target.removeAttribute('aria-busy');
     button.disabled = false;
-    if (hadFocus && focusLost() && button.isConnected && button.offsetParent !== null) button.focus();
+    if (hadFocus && focusLost() && button.isConnected && button.getClientRects().length > 0) button.focus();
   }
 }
 
