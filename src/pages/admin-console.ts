@@ -2,7 +2,7 @@
 // admin's requests and reports the answers (a non-admin is told so because the API answers 403;
 // a change that needs a recent sign-in opens the step-up dialog because the API asks for it).
 
-import { type ApiFailure, callApi, describeProblem, type Page, SESSION_ENDED, Session, type Tokens, type User } from './api-client.js';
+import { type ApiFailure, describeProblem, type Page, SESSION_ENDED, Session, type Tokens, type User } from './api-client.js';
 import { byId, clearMessage, element, formatTime, type MessageKind, showMessage, whileBusy } from './dom.js';
 import { openModal } from './modal.js';
 import { resetSignIn, wireSignIn } from './sign-in.js';
@@ -429,14 +429,48 @@ async function loadKeys(): Promise<void> {
   );
 }
 
+/** `GET /admin/status`: the instance that answered (behind a load balancer, the next check may reach another). */
+interface InstanceStatus {
+  version: string;
+  database: 'sqlite' | 'postgres';
+  rate_limit_store: 'memory' | 'redis';
+  ready: boolean;
+  started_at: string;
+  uptime_seconds: number;
+}
+
+/** Whole days, hours and minutes: enough to tell a fresh restart from a long run. */
+function formatUptime(seconds: number): string {
+  const days = Math.floor(seconds / 86_400);
+  const hours = Math.floor((seconds % 86_400) / 3_600);
+  const minutes = Math.floor((seconds % 3_600) / 60);
+  if (days > 0) return `${days} d ${hours} h`;
+  if (hours > 0) return `${hours} h ${minutes} min`;
+  return minutes > 0 ? `${minutes} min` : 'under a minute';
+}
+
 async function loadStatus(): Promise<void> {
-  // Readiness is public: asked without the token, so this check never refreshes or ends the session.
-  const result = await callApi('GET', 'readyz');
+  const result = await session.request<InstanceStatus>('GET', 'admin/status');
   const text = byId('status-text', HTMLElement);
-  text.textContent = result.ok
-    ? `Ready: the database answers (checked ${formatTime(new Date().toISOString())}).`
-    : `Not ready: ${result.problem.detail}`;
-  text.className = result.ok ? 'ok' : 'error';
+  const facts = byId('status-facts', HTMLElement);
+  const checked = `checked ${formatTime(new Date().toISOString())}`;
+  if (!result.ok) {
+    text.textContent = `Status unknown: ${result.problem.detail}`;
+    text.className = 'error';
+    facts.replaceChildren();
+    return;
+  }
+  const status = result.body;
+  // 200 with ready: false is the API's way of saying the database does not answer right now.
+  text.textContent = status.ready ? `Ready: the database answers (${checked}).` : `Not ready: the database does not answer (${checked}).`;
+  text.className = status.ready ? 'ok' : 'error';
+  const rows: [string, string][] = [
+    ['Version', status.version],
+    ['Database', status.database === 'postgres' ? 'PostgreSQL' : 'SQLite'],
+    ['Rate limits', status.rate_limit_store === 'redis' ? 'Redis, shared by every instance' : 'this instance’s memory only'],
+    ['Running since', `${formatTime(status.started_at)} (${formatUptime(status.uptime_seconds)})`],
+  ];
+  facts.replaceChildren(...rows.flatMap(([term, value]) => [element('dt', term), element('dd', value)]));
 }
 
 function wireKeysAndStatus(): void {

@@ -228,7 +228,7 @@ ${reauthDialog}`;
 
 /**
  * /admin: the operator's console. Sign-in as on /account; then users (search, pages, a user's
- * detail and actions), security events, signing keys and status. Everything after sign-in starts
+ * detail and actions), security events, signing keys and this instance's status (GET /admin/status). Everything after sign-in starts
  * hidden; whether the person may see any of it is the API's answer (403 for a non-admin).
  */
 export function adminMain(): SafeHtml {
@@ -317,6 +317,7 @@ ${sectionStatus('keys-status')}
 <section id="status" aria-labelledby="status-heading">
 <h2 id="status-heading">Status</h2>
 <p id="status-text"></p>
+<dl id="status-facts" class="facts" aria-labelledby="status-heading"></dl>
 <button type="button" id="status-check" class="secondary">Check again</button>
 </section>
 </div>

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpCode } from '../../../src/modules/mfa/totp.js';
-import { createTestApp, STRONG_PASSWORD, type TestContext, uniqueEmail } from '../../helpers/app.js';
+import { createTestApp, STRONG_PASSWORD, TEST_DB, type TestContext, uniqueEmail } from '../../helpers/app.js';
 import { browserSuite, launchChromium, watchPage } from '../../helpers/browser.js';
 import { SoftAuthenticator } from '../../helpers/soft-authenticator.js';
 
@@ -263,8 +263,19 @@ describe.skipIf(skip)(
         const users = page.getByRole('region', { name: 'Users' });
         await users.getByRole('row').nth(1).waitFor();
         await fits();
-        // Status and keys load with the console.
-        await page.getByText(/^Ready: the database answers/).waitFor();
+        // Status (GET /admin/status, this very instance) and keys load with the console.
+        const status = page.getByRole('region', { name: 'Status' });
+        await status.getByText(/^Ready: the database answers/).waitFor();
+        const instance = (await api('GET', '/admin/status', undefined, await apiSession(admin.email))).body;
+        const facts = status.getByRole('definition');
+        await expect
+          .poll(() => facts.allInnerTexts())
+          .toEqual([
+            instance.version,
+            TEST_DB === 'postgres' ? 'PostgreSQL' : 'SQLite',
+            'this instance’s memory only',
+            expect.stringMatching(/\((?:under a minute|\d+ min)\)$/),
+          ]);
         await page.getByRole('region', { name: 'Signing keys' }).getByRole('cell', { name: 'signing' }).waitFor();
 
         // Search: only the matching user is listed.
