@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // `npm run page-sizes`: what each page makes a browser download, as the server sends it (the
-// built modules with their imports rewritten to hashed names, see loadStaticAssets), in bytes
-// and gzipped. Reads dist/: run `npm run build` first. The README's table comes from here.
+// stylesheet, and the built modules with their imports rewritten to hashed names, see
+// loadStaticAssets), in bytes and gzipped. Reads dist/: run `npm run build` first. The README's
+// table comes from here.
 import { gzipSync } from 'node:zlib';
 import { loadStaticAssets } from '../dist/lib/page-shell.js';
 
 const pages = { '/verify-email, /reset-password': 'mail-links.js', '/account': 'account.js', '/admin': 'admin-console.js' };
 const dir = new URL('../dist/pages/', import.meta.url);
-const { nameOf, importsOf, assets } = loadStaticAssets(Object.values(pages).map((entry) => new URL(entry, dir)));
+const stylesheet = new URL('../resources/account-pages/account-pages.css', import.meta.url);
+const { nameOf, importsOf, assets } = loadStaticAssets([stylesheet, ...Object.values(pages).map((entry) => new URL(entry, dir))]);
 
 const sizeOf = (name) => {
   const body = assets.get(name)?.body ?? Buffer.alloc(0);
@@ -16,7 +18,7 @@ const sizeOf = (name) => {
 const row = (label, size) => `| ${label} | ${size.bytes.toLocaleString('en')} | ${size.gzip.toLocaleString('en')} |`;
 
 console.log('| module | bytes | gzip |\n|---|---:|---:|');
-for (const name of [...assets.keys()].sort()) console.log(row(`\`${name.replace(/\.[\w-]{12}\.js$/, '.js')}\``, sizeOf(name)));
+for (const name of [...assets.keys()].sort()) console.log(row(`\`${name.replace(/\.[\w-]{12}(\.\w+)$/, '$1')}\``, sizeOf(name)));
 console.log('\n| page | scripts it loads | bytes | gzip |\n|---|---|---:|---:|');
 for (const [page, entry] of Object.entries(pages)) {
   const names = [nameOf(entry), ...importsOf(entry)];
