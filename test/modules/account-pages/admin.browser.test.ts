@@ -471,12 +471,22 @@ describe.skipIf(skip)(
         await finish();
       });
 
-      it('keyboard: open a user, the confirm dialog takes the focus, Escape changes nothing and gives it back, Enter on confirm disables', async () => {
+      it('keyboard: sign in, open a user, the confirm dialog takes the focus, Escape changes nothing and gives it back, Enter on confirm disables', async () => {
         const admin = await register('console-keys-admin', 'admin');
         const target = await register('console-keys-target');
-        const { page, signIn, signedIn, focused, finish } = await open(width);
-        await signIn(admin.email);
+        const { page, signInRegion, signedIn, focused, finish } = await open(width);
+        const sessionsBefore = (await liveSessions(admin.id)).length;
+        // Sign in by keyboard: type, Tab to the password, type, Enter.
+        await signInRegion.getByLabel('Email').focus();
+        await page.keyboard.type(admin.email);
+        await page.keyboard.press('Tab');
+        expect(await focused()).toBe('login-password');
+        await page.keyboard.type(STRONG_PASSWORD);
+        await page.keyboard.press('Enter');
         await signedIn();
+        expect(await liveSessions(admin.id)).toHaveLength(sessionsBefore + 1);
+        // The sign-in form went away with the focus in it: the focus is on the greeting, not lost.
+        expect(await focused()).toBe('message');
         const users = page.getByRole('region', { name: 'Users' });
         await users.getByLabel('Search by email or name').fill(target.email);
         await users.getByRole('button', { name: 'Search', exact: true }).click();
@@ -531,11 +541,11 @@ describe.skipIf(skip)(
 
       it.each([
         // Two-factor sign-in on the narrow screen (the other TOTP test is wide), a wrong password on the wide one.
-        { width: 390, mfa: true },
-        { width: 1280, mfa: false },
+        { width: 390, mfa: true, cancelBy: 'Escape' },
+        { width: 1280, mfa: false, cancelBy: 'the Cancel button' },
       ])(
-        '$width px, two-factor $mfa: REAUTHENTICATION_REQUIRED opens the dialog; cancel changes nothing, confirming retries the change once',
-        async ({ width, mfa }) => {
+        '$width px, two-factor $mfa: REAUTHENTICATION_REQUIRED opens the dialog; cancelling ($cancelBy) changes nothing, confirming retries the change once',
+        async ({ width, mfa, cancelBy }) => {
           const admin = await register('console-stepup', 'admin', quick);
           // Another admin, so that deleting this one is not refused as LAST_ADMIN.
           const other = await register('console-stepup-other', 'admin', quick);
@@ -570,7 +580,8 @@ describe.skipIf(skip)(
 
           // Cancel: the dialog closes, the focus goes back to the button, nothing changed.
           await askToDelete();
-          await stepUp.getByRole('button', { name: 'Cancel' }).click();
+          if (cancelBy === 'Escape') await page.keyboard.press('Escape');
+          else await stepUp.getByRole('button', { name: 'Cancel' }).click();
           await stepUp.waitFor({ state: 'hidden' });
           await detail.getByRole('status').getByText('Nothing was changed: this change needs your password again.').waitFor();
           await expect.poll(focused).toBe('user-delete');
