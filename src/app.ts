@@ -18,6 +18,7 @@ import { createMailer, type Mailer } from './lib/mailer.js';
 import { loadOptional } from './lib/optional-dependency.js';
 import { type CounterStore, MemoryCounterStore, RateLimiter } from './lib/rate-limiter.js';
 import { FallbackCounterStore, RedisCounterStore } from './lib/redis-counter-store.js';
+import { lazyRequestLogger } from './lib/request-logger.js';
 import { accountPagesRoutes } from './modules/account-pages/account-pages.routes.js';
 import { createAccountMail } from './modules/auth/account-mail.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
@@ -183,12 +184,15 @@ async function openDatabase(
  * registers the `gatehouse` plugin passes them to its own `Fastify()`.
  */
 export function gatehouseServerOptions(config: Config, logger?: FastifyServerOptions['logger']): FastifyHttpOptions<Server> {
+  const loggerOptions = logger ?? {
+    level: config.logLevel,
+    redact: { paths: REDACT, censor: '[redacted]' },
+    serializers: { req: serializeRequest },
+  };
   return {
-    logger: logger ?? {
-      level: config.logLevel,
-      redact: { paths: REDACT, censor: '[redacted]' },
-      serializers: { req: serializeRequest },
-    },
+    logger: loggerOptions,
+    // Each request's logger is made when it first logs (most requests log nothing at warn).
+    ...(loggerOptions !== false && { childLoggerFactory: lazyRequestLogger }),
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: config.requestTimeoutMs,
     connectionTimeout: config.requestTimeoutMs,
