@@ -21,6 +21,8 @@ const common = {
 
 export default defineConfig({
   test: {
+    // The pages' scripts are compiled from src/pages before any test serves them.
+    globalSetup: ['test/helpers/build-pages.ts'],
     projects: [
       {
         test: {

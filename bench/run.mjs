@@ -2,8 +2,11 @@
 // `npm run bench`: Gatehouse against two baselines measured in the same run on the same machine.
 //   (a) a raw node:http server answering a small JSON: the ceiling;
 //   (b) the typical tutorial port: Express + jsonwebtoken, signature check only, no database.
-// Every figure is the median of N runs and is printed as a ratio to (a). Machines are noisy:
-// only ratios from one run mean anything. Exits 1 if a target is missed. Loopback only.
+// References, measured in the same rounds: (c) bare Fastify, (d) node:http doing the read's
+// checks by hand, (e) (d) inside Fastify with Gatehouse's options, hooks and schemas.
+// Every figure is the median of N runs and is printed as a ratio to (a), with each server's CPU
+// time per request where /proc tells it. Machines are noisy: only ratios from one run mean
+// anything. Exits 1 if a target is missed. Loopback only.
 // --postgres URL: the read again against Gatehouse on a fresh database of that PostgreSQL server
 // (seeded alike, dropped after), in the same rounds, with a target of ≥ 0.5× the SQLite read.
 import { fork, spawn } from 'node:child_process';
@@ -126,11 +129,28 @@ async function api(base, method, path, body, token) {
   return text ? JSON.parse(text) : null;
 }
 
-/** One autocannon run → { rps, p50, p99, errors, non2xx }. */
-function load(opts) {
+/** CPU time (user + system) a process has used so far, in µs; null where /proc cannot tell. */
+function cpuMicros(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    // utime and stime, in clock ticks of 10 ms (USER_HZ is 100 on Linux).
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * One autocannon run → { rps, p50, p99, errors, non2xx, cpuUs }. With `pid`, cpuUs is that
+ * server's CPU time per request: unlike req/s, it hardly moves when other processes take the
+ * cores, so it shows the cost of a request on a busy machine too.
+ */
+function load({ pid, ...opts }) {
+  const cpuBefore = pid ? cpuMicros(pid) : null;
   return new Promise((resolve, reject) => {
     autocannon({ connections: CONNECTIONS, duration: DURATION, ...opts }, (err, result) => {
       if (err) return reject(err);
+      const cpuAfter = pid ? cpuMicros(pid) : null;
       resolve({
         rps: result.requests.average,
         p50: result.latency.p50,
@@ -138,6 +158,7 @@ function load(opts) {
         errors: result.errors + result.timeouts,
         non2xx: result.non2xx,
         total: result.requests.total,
+        cpuUs: cpuBefore !== null && cpuAfter !== null && result.requests.total > 0 ? (cpuAfter - cpuBefore) / result.requests.total : null,
       });
     });
   });
@@ -157,9 +178,11 @@ function summarise(name, runs) {
     p50: median(runs.map((r) => r.p50)),
     p99: median(runs.map((r) => r.p99)),
     errors: runs.reduce((n, r) => n + r.errors + r.non2xx, 0),
+    cpuUs: runs.every((r) => r.cpuUs != null) ? median(runs.map((r) => r.cpuUs)) : null,
     runs,
   };
-  process.stderr.write(`  ${name}: ${Math.round(result.rps)} req/s p50 ${result.p50} ms p99 ${result.p99} ms\n`);
+  const cpu = result.cpuUs != null ? `, ${result.cpuUs.toFixed(0)} µs CPU/request` : '';
+  process.stderr.write(`  ${name}: ${Math.round(result.rps)} req/s p50 ${result.p50} ms p99 ${result.p99} ms${cpu}\n`);
   return result;
 }
 
@@ -246,6 +269,16 @@ const floor = await startBaseline('checks-floor.mjs', {
   JWT_SECRET: SECRET,
   JWT_ISSUER: ISSUER,
 });
+// (e): (d)'s work by hand inside Fastify with Gatehouse's options, hooks and schemas (see the
+// file): what is left between (e) and Gatehouse is Gatehouse's own code on the read path.
+const ladder = await startBaseline('fastify-ladder.mjs', {
+  DB_PATH: DATABASE_URL.slice('sqlite:'.length),
+  JWT_SECRET: SECRET,
+  JWT_ISSUER: ISSUER,
+  LAYERS: 'options,hooks,schema,split',
+});
+// CPU per request needs the pid of the process that answers: not the primary of --workers.
+const gatehousePid = Number(args.workers) > 1 ? undefined : gatehouse.child.pid;
 
 const results = {};
 const targets = [];
@@ -256,14 +289,24 @@ const url = (base) => `${base}/books/${book.id}`;
 Object.assign(
   results,
   await measureInterleaved({
-    raw: { name: '(a) raw node:http', opts: { url: url(raw.base) } },
-    express: { name: '(b) express + jsonwebtoken', opts: { url: url(tutorial.base), headers: auth } },
+    raw: { name: '(a) raw node:http', opts: { url: url(raw.base), pid: raw.child.pid } },
+    express: { name: '(b) express + jsonwebtoken', opts: { url: url(tutorial.base), headers: auth, pid: tutorial.child.pid } },
     // Not targets: how far a framework with no checks gets from the ceiling on this machine,
     // and how far a server doing only the checks, by hand, gets from it.
-    fastify: { name: '(c) bare fastify, no checks', opts: { url: url(bareFastify.base) } },
-    floor: { name: '(d) node:http + the same checks by hand', opts: { url: url(floor.base), headers: auth } },
-    ...(wants('read') && { read: { name: 'GET /books/{id} (all checks)', opts: { url: url(G), headers: auth } } }),
-    ...(wants('read') && postgresRead && { readPostgres: { name: 'GET /books/{id} on PostgreSQL (all checks)', opts: postgresRead } }),
+    fastify: { name: '(c) bare fastify, no checks', opts: { url: url(bareFastify.base), pid: bareFastify.child.pid } },
+    floor: { name: '(d) node:http + the same checks by hand', opts: { url: url(floor.base), headers: auth, pid: floor.child.pid } },
+    ladder: {
+      name: "(e) (d) inside fastify with Gatehouse's options, hooks, schemas",
+      opts: { url: url(ladder.base), headers: auth, pid: ladder.child.pid },
+    },
+    ...(wants('read') && { read: { name: 'GET /books/{id} (all checks)', opts: { url: url(G), headers: auth, pid: gatehousePid } } }),
+    ...(wants('read') &&
+      postgresRead && {
+        readPostgres: {
+          name: 'GET /books/{id} on PostgreSQL (all checks)',
+          opts: { ...postgresRead, pid: Number(args.workers) > 1 ? undefined : onPostgres.child.pid },
+        },
+      }),
   }),
 );
 
@@ -274,12 +317,23 @@ if (wants('read')) {
   target(
     'GET /books/{id} ≥ 0.5× raw ceiling (a)',
     vsRaw >= 0.5,
-    `${vsRaw.toFixed(2)} (the checks by hand, (d): ${roundRatio(results.floor, results.raw).toFixed(2)}; Gatehouse ÷ (d): ${roundRatio(results.read, results.floor).toFixed(2)})`,
+    `${vsRaw.toFixed(2)} (the checks by hand, (d): ${roundRatio(results.floor, results.raw).toFixed(2)})`,
+  );
+  const vsFloor = roundRatio(results.read, results.floor);
+  const cpu = (r) => (r.cpuUs != null ? `${r.cpuUs.toFixed(0)}` : '?');
+  target(
+    'GET /books/{id} ≥ 0.9× the checks by hand (d)',
+    vsFloor >= 0.9,
+    `${vsFloor.toFixed(2)} (CPU µs/request: Gatehouse ${cpu(results.read)}, (d) ${cpu(results.floor)}, (e) ${cpu(results.ladder)}, (c) ${cpu(results.fastify)}, (a) ${cpu(results.raw)})`,
   );
   if (results.readPostgres) {
     const vsSqlite = roundRatio(results.readPostgres, results.read);
     const perRound = results.readPostgres.runs.map((r, i) => (r.rps / (results.read.runs[i]?.rps ?? Number.NaN)).toFixed(2));
-    target('GET /books/{id} on PostgreSQL ≥ 0.5× on SQLite', vsSqlite >= 0.5, `${vsSqlite.toFixed(2)} (rounds: ${perRound.join(', ')})`);
+    target(
+      'GET /books/{id} on PostgreSQL ≥ 0.5× on SQLite',
+      vsSqlite >= 0.5,
+      `${vsSqlite.toFixed(2)} (rounds: ${perRound.join(', ')}; Gatehouse CPU µs/request: PostgreSQL ${cpu(results.readPostgres)}, SQLite ${cpu(results.read)}, not counting PostgreSQL's own)`,
+    );
   }
 }
 if (wants('list')) results.list = await measure('GET /books?limit=20', { url: `${G}/books?limit=20`, headers: auth });
@@ -438,11 +492,11 @@ if (wants('rss')) {
 // ---------------------------------------------------------------- report
 const ceiling = results.raw.rps;
 const rows = Object.entries(results).filter(([, r]) => r && typeof r.rps === 'number');
-console.log('\n| scenario | req/s | × raw (a) | × express (b) | p50 ms | p99 ms | errors |');
-console.log('|---|---:|---:|---:|---:|---:|---:|');
+console.log('\n| scenario | req/s | × raw (a) | × express (b) | p50 ms | p99 ms | CPU µs/req | errors |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const [, r] of rows) {
   console.log(
-    `| ${r.name} | ${Math.round(r.rps)} | ${(r.rps / ceiling).toFixed(2)} | ${(r.rps / results.express.rps).toFixed(2)} | ${r.p50} | ${r.p99} | ${r.errors} |`,
+    `| ${r.name} | ${Math.round(r.rps)} | ${(r.rps / ceiling).toFixed(2)} | ${(r.rps / results.express.rps).toFixed(2)} | ${r.p50} | ${r.p99} | ${r.cpuUs != null ? r.cpuUs.toFixed(0) : ''} | ${r.errors} |`,
   );
 }
 if (results.rss)

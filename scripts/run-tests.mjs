@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: builds (the CLI tests run the built binary), probes PostgreSQL and Redis, runs
+// `npm test`: builds (the CLI tests run the built binary, the pages serve the built scripts), probes PostgreSQL and Redis, runs
 // vitest (the SQLite suite always; the PostgreSQL, Redis and multi-instance suites when their
 // services answer), and prints the closing line "N passed, N failed" (tests, not suites) from
 // vitest's JSON report, which it keeps in node_modules/.cache/gatehouse/vitest-report.json.
@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { summarize } from './lib/test-summary.mjs';
 
 const extraArgs = process.argv.slice(2);
-const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+// `npm run build`: the server and the page scripts (src/pages → dist/pages, which the pages serve).
+const build = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
 if (build.status !== 0) {
   console.log('0 passed, 1 failed');
   process.exit(1);

@@ -18,6 +18,7 @@ import { createMailer, type Mailer } from './lib/mailer.js';
 import { loadOptional } from './lib/optional-dependency.js';
 import { type CounterStore, MemoryCounterStore, RateLimiter } from './lib/rate-limiter.js';
 import { FallbackCounterStore, RedisCounterStore } from './lib/redis-counter-store.js';
+import { lazyRequestLogger } from './lib/request-logger.js';
 import { accountPagesRoutes } from './modules/account-pages/account-pages.routes.js';
 import { createAccountMail } from './modules/auth/account-mail.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
@@ -32,6 +33,7 @@ import { createBucketlistsService } from './modules/bucketlists/bucketlists.serv
 import { eventsRoutes } from './modules/events/events.routes.js';
 import { SecurityEventSchema } from './modules/events/events.schemas.js';
 import { createEventsService } from './modules/events/events.service.js';
+import { adminStatusRoutes } from './modules/health/admin-status.routes.js';
 import { healthRoutes } from './modules/health/health.routes.js';
 import { introspectionRoutes } from './modules/introspection/introspection.routes.js';
 import { createIntrospectionService } from './modules/introspection/introspection.service.js';
@@ -182,12 +184,15 @@ async function openDatabase(
  * registers the `gatehouse` plugin passes them to its own `Fastify()`.
  */
 export function gatehouseServerOptions(config: Config, logger?: FastifyServerOptions['logger']): FastifyHttpOptions<Server> {
+  const loggerOptions = logger ?? {
+    level: config.logLevel,
+    redact: { paths: REDACT, censor: '[redacted]' },
+    serializers: { req: serializeRequest },
+  };
   return {
-    logger: logger ?? {
-      level: config.logLevel,
-      redact: { paths: REDACT, censor: '[redacted]' },
-      serializers: { req: serializeRequest },
-    },
+    logger: loggerOptions,
+    // Each request's logger is made when it first logs (most requests log nothing at warn).
+    ...(loggerOptions !== false && { childLoggerFactory: lazyRequestLogger }),
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: config.requestTimeoutMs,
     connectionTimeout: config.requestTimeoutMs,
@@ -323,6 +328,12 @@ async function registerGatehouse(instance: FastifyInstance, options: GatehouseOp
   await app.register(authRoutes, { auth, users });
   await app.register(keysRoutes, { keyRing, issuer: config.jwt.issuer, publicUrl: config.publicUrl });
   await app.register(adminKeysRoutes, { keyRing });
+  await app.register(adminStatusRoutes, {
+    version: VERSION,
+    database: database.dialect,
+    rateLimitStore: config.redis ? 'redis' : 'memory',
+    ping: () => database.ping(),
+  });
   const introspection = createIntrospectionService({
     clients: config.introspectionClients,
     auth,

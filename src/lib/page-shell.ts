@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { extname } from 'node:path';
+import { basename, extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /**
  * The policy of every page Gatehouse serves (account pages now, an account or admin console
@@ -76,32 +77,100 @@ const CONTENT_TYPES: Record<string, string> = {
   '.css': 'text/css; charset=utf-8',
 };
 
+// The static imports tsc writes for the page modules (src/pages, compiled as ES2022 modules):
+// `import { a } from './b.js';`, `export * from './b.js';`, `import './b.js';`, at a line's start.
+const STATIC_IMPORT = /^((?:import|export)\s(?:[^'";]*?\sfrom\s*)?)(['"])([^'"\n]*)\2/gm;
+const DYNAMIC_IMPORT = /\bimport\s*\(/;
+const SIBLING_MODULE = /^\.\/[\w.-]+\.js$/;
+
+/** What loadStaticAssets gives: hashed names, the files under them, and each module's imports. */
+export interface StaticAssets {
+  /** The hashed name a file is served under (`admin-console.js` → `admin-console.<hash>.js`). */
+  nameOf(file: string): string;
+  /** The hashed names of every module `file` imports, directly or not (for modulepreload links). */
+  importsOf(file: string): string[];
+  assets: Map<string, StaticAsset>;
+}
+
 /**
  * Reads the files once at start-up and names each `<name>.<hash>.<ext>`. A new release
  * changes the hash, so a browser never pairs a new page with a cached old script.
+ *
+ * The page scripts are ES modules that import each other (`./api-client.js`). Each import is
+ * rewritten to the hashed name of the module it names, and a module is hashed after that
+ * rewrite, so a change in a shared module changes the name of every module that imports it too.
+ * Anything else (a bare or outside specifier, a dynamic import, a cycle) stops the start-up: the
+ * pages must never load code from elsewhere, and a half-rewritten graph would mix releases.
+ * Imported modules are read from beside their importer, so `files` names only the entries.
  */
-export function loadStaticAssets(
-  dir: URL,
-  files: readonly string[],
-): { nameOf: (file: string) => string; assets: Map<string, StaticAsset> } {
+export function loadStaticAssets(files: readonly URL[]): StaticAssets {
+  const sources = new Map<string, { url: URL; text: Buffer }>();
+  const read = (url: URL): string => {
+    const file = basename(url.pathname);
+    const known = sources.get(file);
+    if (known) {
+      if (known.url.href !== url.href) throw new Error(`two page assets are named ${file}`);
+      return file;
+    }
+    let text: Buffer;
+    try {
+      text = readFileSync(url);
+    } catch (error) {
+      const hint = extname(file) === '.js' ? ' (the page scripts are compiled from src/pages: run npm run build)' : '';
+      throw new Error(`page asset ${fileURLToPath(url)} cannot be read${hint}`, { cause: error });
+    }
+    sources.set(file, { url, text });
+    return file;
+  };
+
   const assets = new Map<string, StaticAsset>();
   const names = new Map<string, string>();
-  for (const file of files) {
+  const imports = new Map<string, Set<string>>();
+  const loading = new Set<string>();
+
+  const load = (file: string): string => {
+    const done = names.get(file);
+    if (done) return done;
+    if (loading.has(file)) throw new Error(`page modules import each other in a cycle through ${file}`);
+    const source = sources.get(file);
+    if (!source) throw new Error(`page asset ${file} was not loaded`);
     const ext = extname(file);
     const contentType = CONTENT_TYPES[ext];
     if (!contentType) throw new Error(`no content type for page asset ${file}`);
-    const body = readFileSync(new URL(file, dir));
+    loading.add(file);
+    let body = source.text;
+    const deps = new Set<string>();
+    if (ext === '.js') {
+      const text = body.toString('utf8');
+      if (DYNAMIC_IMPORT.test(text)) throw new Error(`page module ${file} has a dynamic import`);
+      const rewritten = text.replace(STATIC_IMPORT, (_match, head: string, quote: string, specifier: string) => {
+        if (!SIBLING_MODULE.test(specifier)) throw new Error(`page module ${file} imports ${specifier}: only ./<module>.js beside it`);
+        const target = read(new URL(specifier, source.url));
+        const hashed = load(target);
+        deps.add(target);
+        for (const inner of imports.get(target) ?? []) deps.add(inner);
+        return `${head}${quote}./${hashed}${quote}`;
+      });
+      body = Buffer.from(rewritten, 'utf8');
+    }
     const hash = createHash('sha256').update(body).digest('base64url').slice(0, 12);
     const name = `${file.slice(0, -ext.length)}.${hash}${ext}`;
     assets.set(name, { body, contentType });
     names.set(file, name);
-  }
+    imports.set(file, deps);
+    loading.delete(file);
+    return name;
+  };
+  for (const url of files) load(read(url));
+
+  const nameOf = (file: string): string => {
+    const name = names.get(file);
+    if (!name) throw new Error(`page asset ${file} was not loaded`);
+    return name;
+  };
   return {
-    nameOf(file) {
-      const name = names.get(file);
-      if (!name) throw new Error(`page asset ${file} was not loaded`);
-      return name;
-    },
+    nameOf,
+    importsOf: (file) => [...(imports.get(file) ?? [])].map(nameOf),
     assets,
   };
 }
@@ -116,6 +185,8 @@ export interface PageInput {
   /** URLs of the stylesheet and the ES module, relative to the page. */
   stylesheet: string;
   script: string;
+  /** URLs of the modules the script imports, fetched at once instead of after it is parsed. */
+  modules?: readonly string[];
 }
 
 /**
@@ -132,7 +203,7 @@ export function renderPage(page: PageInput): string {
 <meta name="referrer" content="no-referrer">
 <title>${page.title} · Gatehouse</title>
 <link rel="stylesheet" href="${page.stylesheet}">
-<script type="module" src="${page.script}"></script>
+${(page.modules ?? []).map((module) => html`<link rel="modulepreload" href="${module}">\n`)}<script type="module" src="${page.script}"></script>
 </head>
 <body data-page="${page.id}">
 <main>

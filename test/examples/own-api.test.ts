@@ -69,7 +69,7 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'gatehouse-own-api-'));
   // --ignore-scripts: `prepare` would rebuild dist/ while other test files run the built CLI;
   // `npm test` has just built it (checked here).
-  expect(existsSync(join(ROOT, 'dist', 'index.js')), 'build first: npx tsc -p tsconfig.build.json').toBe(true);
+  expect(existsSync(join(ROOT, 'dist', 'index.js')), 'build first: npm run build').toBe(true);
   const pack = run('npm', ['pack', '--ignore-scripts', '--pack-destination', dir], ROOT);
   expect(pack.status, output(pack)).toBe(0);
   tarball = join(dir, readdirSync(dir).find((f) => f.endsWith('.tgz')) ?? 'missing.tgz');
@@ -101,7 +101,14 @@ describe('examples/own-api on the packed gatehouse', () => {
     ]) {
       expect(existsSync(join(installed, file)), file).toBe(true);
     }
-    expect(existsSync(join(installed, 'resources', 'account-pages', 'account-pages.js'))).toBe(true);
+    // The pages' compiled scripts and their stylesheet: the package serves /account and /admin.
+    for (const file of [
+      'dist/pages/account.js',
+      'dist/pages/admin-console.js',
+      'dist/pages/api-client.js',
+      'resources/account-pages/account-pages.css',
+    ])
+      expect(existsSync(join(installed, file)), file).toBe(true);
     for (const absent of ['src', 'test', 'bench', 'scripts', 'dist/index.js.map'])
       expect(existsSync(join(installed, absent)), absent).toBe(false);
   });

@@ -93,6 +93,21 @@ export class SoftAuthenticator {
     };
   }
 
+  /**
+   * This passkey as Chromium's virtual authenticator takes it (DevTools `WebAuthn.addCredential`),
+   * so a browser test can sign in with a passkey that was registered through the API.
+   */
+  asVirtualCredential() {
+    return {
+      credentialId: this.credentialId.toString('base64'),
+      isResidentCredential: true,
+      rpId: this.rpId,
+      privateKey: this.keys.privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
+      userHandle: Buffer.from(this.userHandle, 'base64url').toString('base64'),
+      signCount: this.counter,
+    };
+  }
+
   /** navigator.credentials.get(), answering PublicKeyCredentialRequestOptionsJSON. */
   get(options: { challenge: string }, overrides: CeremonyOverrides = {}) {
     this.counter = overrides.counter ?? this.counter + 1;

@@ -347,6 +347,8 @@ const specificScenarios: Record<string, Scenario> = {
   },
   'POST /admin/keys/rotate 403 FORBIDDEN': () => send('POST', '/admin/keys/rotate', { as: f.alice }),
   'POST /admin/keys/rotate 409 KEY_ROTATION_UNAVAILABLE': () => send('POST', '/admin/keys/rotate', { as: f.admin }),
+  'GET /admin/status 200': () => send('GET', '/admin/status', { as: f.admin }),
+  'GET /admin/status 403 FORBIDDEN': () => send('GET', '/admin/status', { as: f.alice }),
 
   'POST /auth/reauthenticate 401 MFA_CODE_INVALID': async () =>
     send('POST', '/auth/reauthenticate', { as: (await enrolledUser()).user, json: { password: STRONG_PASSWORD } }),

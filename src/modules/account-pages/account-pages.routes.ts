@@ -4,12 +4,14 @@ import { notFound } from '../../errors.js';
 import { loadStaticAssets, PAGE_HEADERS, renderPage } from '../../lib/page-shell.js';
 import { accountMain, adminMain, resetPasswordMain, verifyEmailMain } from './account-pages.views.js';
 
-// Beside src/ and dist/ alike: both are two levels below the project root, as resources/ is.
-const ASSET_DIR = new URL('../../../resources/account-pages/', import.meta.url);
-const SCRIPT = 'account-pages.js';
-// The console's own module: the account pages never load it.
-const ADMIN_SCRIPT = 'admin-console.js';
-const STYLESHEET = 'account-pages.css';
+// Beside src/ and dist/ alike: both are two levels below the project root, as resources/ and
+// dist/ are. The scripts are compiled from src/pages by `npm run build` (tsconfig.pages.json), so
+// they are read from dist/pages/ whether this file runs from src/ (vitest) or from dist/.
+const STYLESHEET = new URL('../../../resources/account-pages/account-pages.css', import.meta.url);
+const SCRIPT_DIR = new URL('../../../dist/pages/', import.meta.url);
+// One entry module per kind of page; the modules they import (the API client, sign-in, the
+// step-up dialog…) are found and served by loadStaticAssets.
+const ENTRIES = { mailLinks: 'mail-links.js', account: 'account.js', admin: 'admin-console.js' } as const;
 
 // The token is read by the page's script, never by the server: the GET only sends the page.
 const PageQuery = Type.Object({
@@ -23,21 +25,20 @@ const AssetParams = Type.Object({ file: Type.String({ maxLength: 100 }) });
  * the OpenAPI document; each does its work through the API.
  */
 export const accountPagesRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { nameOf, assets } = loadStaticAssets(ASSET_DIR, [SCRIPT, ADMIN_SCRIPT, STYLESHEET]);
-  const shell = { stylesheet: `assets/${nameOf(STYLESHEET)}`, script: `assets/${nameOf(SCRIPT)}` };
-  // Rendered once: the pages hold nothing per request.
-  const pages = {
-    '/verify-email': renderPage({ ...shell, id: 'verify-email', title: 'Confirm your email address', main: verifyEmailMain() }),
-    '/reset-password': renderPage({ ...shell, id: 'reset-password', title: 'Choose a new password', main: resetPasswordMain() }),
-  };
-  const account = renderPage({ ...shell, id: 'account', title: 'Your account', main: accountMain() });
-  const admin = renderPage({
-    ...shell,
-    script: `assets/${nameOf(ADMIN_SCRIPT)}`,
-    id: 'admin',
-    title: 'Gatehouse console',
-    main: adminMain(),
+  const { nameOf, importsOf, assets } = loadStaticAssets([STYLESHEET, ...Object.values(ENTRIES).map((file) => new URL(file, SCRIPT_DIR))]);
+  const shellOf = (entry: string) => ({
+    stylesheet: `assets/${nameOf('account-pages.css')}`,
+    script: `assets/${nameOf(entry)}`,
+    modules: importsOf(entry).map((name) => `assets/${name}`),
   });
+  // Rendered once: the pages hold nothing per request.
+  const mailLinks = shellOf(ENTRIES.mailLinks);
+  const pages = {
+    '/verify-email': renderPage({ ...mailLinks, id: 'verify-email', title: 'Confirm your email address', main: verifyEmailMain() }),
+    '/reset-password': renderPage({ ...mailLinks, id: 'reset-password', title: 'Choose a new password', main: resetPasswordMain() }),
+  };
+  const account = renderPage({ ...shellOf(ENTRIES.account), id: 'account', title: 'Your account', main: accountMain() });
+  const admin = renderPage({ ...shellOf(ENTRIES.admin), id: 'admin', title: 'Gatehouse console', main: adminMain() });
 
   for (const [url, page] of Object.entries(pages)) {
     app.get(url, { schema: { hide: true, querystring: PageQuery } }, async (_request, reply) => reply.headers(PAGE_HEADERS).send(page));

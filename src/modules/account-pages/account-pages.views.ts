@@ -49,8 +49,8 @@ const sectionStatus = (id: string) =>
 
 /**
  * The sign-in of /account and /admin: password first, then (when the API answers mfa_required)
- * a code. The same ids and labels on both pages, which their scripts and tests rely on; the
- * section stays open for what a page adds after the forms (the passkey button on /account).
+ * a code; or a passkey. The same ids and labels on both pages, which the one sign-in module of
+ * their scripts (src/pages/sign-in.ts) and the tests rely on.
  */
 function signInForms(options: { heading: string; emailAutocomplete: string; codeHelp: string }): SafeHtml {
   return html`<section id="sign-in" aria-labelledby="sign-in-heading">
@@ -76,7 +76,11 @@ function signInForms(options: { heading: string; emailAutocomplete: string; code
 <button type="submit">Continue</button>
 <button type="button" id="mfa-cancel" class="secondary">Start again</button>
 </form>
-`;
+<div id="passkey-sign-in">
+<p class="divider">or</p>
+<button type="button" id="passkey-login" class="secondary">Sign in with a passkey</button>
+</div>
+</section>`;
 }
 
 /** Who is signed in, and the way out: the top of /account and /admin once signed in. */
@@ -85,6 +89,32 @@ const signedInBar = html`<section aria-labelledby="signed-in-heading" class="sig
 <p>Signed in as <strong id="signed-in-as"></strong></p>
 <button type="button" id="logout">Sign out</button>
 </section>`;
+
+/**
+ * The step-up dialog (RFC 9470) of /account and /admin: a route answered REAUTHENTICATION_REQUIRED,
+ * so the script asks for the password (and a code when two-factor sign-in is on), calls
+ * POST /auth/reauthenticate and retries the request once (src/pages/step-up-dialog.ts).
+ */
+const reauthDialog = html`<dialog id="reauth-dialog" aria-labelledby="reauth-heading">
+<form id="reauth-form" method="dialog">
+<h2 id="reauth-heading">Confirm it is you</h2>
+<p>This change needs a recent sign-in. Enter your password to continue; nothing changes if you cancel.</p>
+<div class="field">
+<label for="reauth-password">Password</label>
+<input id="reauth-password" name="password" type="password" autocomplete="current-password" required>
+</div>
+<div class="field" id="reauth-code-field" hidden>
+<label for="reauth-code">Sign-in code</label>
+<input id="reauth-code" name="code" type="text" autocomplete="one-time-code" autocapitalize="characters" spellcheck="false" aria-describedby="reauth-code-help">
+<p id="reauth-code-help" class="hint">The 6-digit code from your authenticator app, or a recovery code.</p>
+</div>
+<div id="reauth-status" class="message" role="alert" tabindex="-1"></div>
+<div class="actions">
+<button type="submit" value="confirm">Confirm</button>
+<button type="button" id="reauth-cancel" class="secondary">Cancel</button>
+</div>
+</form>
+</dialog>`;
 
 /**
  * /account: sign-in (password, then a code when two-factor is on; or a passkey), then the
@@ -98,11 +128,7 @@ ${signInForms({
   // "webauthn": the browser may offer the account's passkeys right in the email field.
   emailAutocomplete: 'username webauthn',
   codeHelp: 'The 6-digit code from your authenticator app, or one of your recovery codes if you do not have the app at hand.',
-})}<div id="passkey-sign-in">
-<p class="divider">or</p>
-<button type="button" id="passkey-login" class="secondary">Sign in with a passkey</button>
-</div>
-</section>
+})}
 
 <div id="account" hidden>
 ${signedInBar}
@@ -197,31 +223,12 @@ ${sectionStatus('sessions-status')}
 </section>
 </div>
 
-<dialog id="reauth-dialog" aria-labelledby="reauth-heading">
-<form id="reauth-form" method="dialog">
-<h2 id="reauth-heading">Confirm it is you</h2>
-<p>This change needs a recent sign-in. Enter your password to continue.</p>
-<div class="field">
-<label for="reauth-password">Password</label>
-<input id="reauth-password" name="password" type="password" autocomplete="current-password" required>
-</div>
-<div class="field" id="reauth-code-field" hidden>
-<label for="reauth-code">Sign-in code</label>
-<input id="reauth-code" name="code" type="text" autocomplete="one-time-code" autocapitalize="characters" spellcheck="false" aria-describedby="reauth-code-help">
-<p id="reauth-code-help" class="hint">The 6-digit code from your authenticator app, or a recovery code.</p>
-</div>
-<div id="reauth-status" class="message" role="alert" tabindex="-1"></div>
-<div class="actions">
-<button type="submit" value="confirm">Confirm</button>
-<button type="button" id="reauth-cancel" class="secondary">Cancel</button>
-</div>
-</form>
-</dialog>`;
+${reauthDialog}`;
 }
 
 /**
  * /admin: the operator's console. Sign-in as on /account; then users (search, pages, a user's
- * detail and actions), security events, signing keys and status. Everything after sign-in starts
+ * detail and actions), security events, signing keys and this instance's status (GET /admin/status). Everything after sign-in starts
  * hidden; whether the person may see any of it is the API's answer (403 for a non-admin).
  */
 export function adminMain(): SafeHtml {
@@ -230,7 +237,7 @@ ${signInForms({
   heading: 'Admin sign-in',
   emailAutocomplete: 'username',
   codeHelp: 'The 6-digit code from your authenticator app, or a recovery code.',
-})}</section>
+})}
 
 <div id="console" hidden>
 ${signedInBar}
@@ -250,7 +257,11 @@ ${signedInBar}
 <tbody id="user-rows"></tbody>
 </table>
 </div>
+<nav class="pager" aria-label="Pages of users">
+<button type="button" id="users-prev" class="secondary" hidden>Previous page</button>
+<p id="users-page" tabindex="-1"></p>
 <button type="button" id="users-next" class="secondary" hidden>Next page</button>
+</nav>
 ${sectionStatus('users-status')}
 </section>
 
@@ -306,6 +317,7 @@ ${sectionStatus('keys-status')}
 <section id="status" aria-labelledby="status-heading">
 <h2 id="status-heading">Status</h2>
 <p id="status-text"></p>
+<dl id="status-facts" class="facts" aria-labelledby="status-heading"></dl>
 <button type="button" id="status-check" class="secondary">Check again</button>
 </section>
 </div>
@@ -319,5 +331,7 @@ ${sectionStatus('keys-status')}
 <button type="button" id="confirm-cancel" class="secondary">Cancel</button>
 </div>
 </form>
-</dialog>`;
+</dialog>
+
+${reauthDialog}`;
 }

@@ -21,6 +21,11 @@ function assetUrls(body: string): string[] {
   return [...body.matchAll(/(?:href|src)="(assets\/[^"]+)"/g)].map((m) => `/${m[1]}`);
 }
 
+/** The modules a script imports, as written in it (`from './x.js'`, `import './x.js'`). */
+function importsOf(script: string): string[] {
+  return [...script.matchAll(/^(?:import|export)\s(?:[^'";]*?\sfrom\s*)?['"]([^'"]+)['"]/gm)].map((m) => m[1] ?? '');
+}
+
 describe('GET /verify-email, GET /reset-password and GET /account', () => {
   it.each(PAGES)('%s is an HTML page with the strict page policy instead of the API one', async (url) => {
     const res = await ctx.app.inject({ url: `${url}?token=${'A'.repeat(43)}` });
@@ -54,22 +59,66 @@ describe('GET /verify-email, GET /reset-password and GET /account', () => {
     expect(res.body).not.toMatch(/(?:href|src)="(?:https?:)?\/\//);
     // The token is the script's business: the server does not echo it into the page.
     expect(res.body).not.toContain('A'.repeat(43));
-    expect(assetUrls(res.body)).toHaveLength(2);
+    // One stylesheet, one entry module, and the modules it imports announced up front.
+    expect(res.body.match(/<link rel="stylesheet" href="assets\/[^"]+">/g)).toHaveLength(1);
+    expect(res.body.match(/<script type="module" src="assets\/[^"]+"><\/script>/g)).toHaveLength(1);
+    expect(assetUrls(res.body).length).toBeGreaterThanOrEqual(3);
   });
 
-  it('serves the page script and stylesheet under content-hashed names, cacheable for good', async () => {
-    const page = await ctx.app.inject({ url: '/verify-email' });
-    const types: string[] = [];
-    for (const url of assetUrls(page.body)) {
-      expect(url).toMatch(/^\/assets\/account-pages\.[\w-]{12}\.(?:js|css)$/);
-      const res = await ctx.app.inject({ url });
-      expect(res.statusCode, url).toBe(200);
-      expect(res.headers['cache-control']).toBe('public, max-age=31536000, immutable');
-      types.push(String(res.headers['content-type']));
+  it.each([
+    ['/verify-email', 'mail-links'],
+    ['/reset-password', 'mail-links'],
+    ['/account', 'account'],
+    ['/admin', 'admin-console'],
+  ])(
+    '%s: its entry module, the modules it imports and the stylesheet, under content-hashed names, cacheable for good',
+    async (url, entry) => {
+      const page = await ctx.app.inject({ url });
+      const urls = assetUrls(page.body);
+      const script = page.body.match(/<script type="module" src="assets\/([^"]+)">/)?.[1];
+      expect(script).toMatch(new RegExp(`^${entry}\\.[\\w-]{12}\\.js$`));
+      const preloaded = [...page.body.matchAll(/<link rel="modulepreload" href="assets\/([^"]+)">/g)].map((m) => m[1]);
+      const types = new Set<string>();
+      const imported = new Set<string>();
+      for (const asset of urls) {
+        expect(asset).toMatch(/^\/assets\/[a-z-]+\.[\w-]{12}\.(?:js|css)$/);
+        const res = await ctx.app.inject({ url: asset });
+        expect(res.statusCode, asset).toBe(200);
+        expect(res.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+        types.add(String(res.headers['content-type']));
+        if (!asset.endsWith('.js')) continue;
+        // Every import names a module beside it by its hashed name, and that module is served.
+        for (const specifier of importsOf(res.body)) {
+          expect(specifier, `${asset} imports ${specifier}`).toMatch(/^\.\/[a-z-]+\.[\w-]{12}\.js$/);
+          imported.add(specifier.slice(2));
+        }
+      }
+      // What the modules import is exactly what the page preloads: nothing fetched late, nothing extra.
+      expect([...imported].sort()).toEqual([...preloaded].sort());
+      expect([...types].sort()).toEqual(['text/css; charset=utf-8', 'text/javascript; charset=utf-8']);
+    },
+  );
+
+  it('serves no asset under its plain name, and nothing outside the asset list', async () => {
+    for (const url of ['/assets/account-pages.css', '/assets/api-client.js', '/assets/admin-console.js', '/assets/api-client.ts']) {
+      expectProblem(await ctx.app.inject({ url }), 404, 'NOT_FOUND');
     }
-    expect(types.sort()).toEqual(['text/css; charset=utf-8', 'text/javascript; charset=utf-8']);
-    expectProblem(await ctx.app.inject({ url: '/assets/account-pages.js' }), 404, 'NOT_FOUND');
     expectProblem(await ctx.app.inject({ url: '/assets/..%2Fpackage.json' }), 404, 'NOT_FOUND');
+    expectProblem(await ctx.app.inject({ url: '/assets/..%2F..%2Fdist%2Fpages%2Fapi-client.js' }), 404, 'NOT_FOUND');
+  });
+
+  it('/account and /admin share one API client and one sign-in module, served under one name', async () => {
+    const moduleOf = (body: string, name: string) => body.match(new RegExp(`href="assets/(${name}\\.[\\w-]{12}\\.js)"`))?.[1];
+    const account = (await ctx.app.inject({ url: '/account' })).body;
+    const admin = (await ctx.app.inject({ url: '/admin' })).body;
+    for (const shared of ['api-client', 'sign-in', 'step-up-dialog', 'webauthn', 'dom']) {
+      expect(moduleOf(account, shared), shared).toBeDefined();
+      expect(moduleOf(admin, shared), shared).toBe(moduleOf(account, shared));
+    }
+    // The mail-link pages need no sign-in code at all.
+    const mail = (await ctx.app.inject({ url: '/verify-email' })).body;
+    expect(moduleOf(mail, 'api-client')).toBe(moduleOf(account, 'api-client'));
+    expect(moduleOf(mail, 'sign-in')).toBeUndefined();
   });
 
   it('states the password rules the API enforces and labels both fields', async () => {
@@ -101,6 +150,25 @@ describe('GET /verify-email, GET /reset-password and GET /account', () => {
     expect(res.body).toContain('<div id="account" hidden>');
     // The page holds no token of its own and asks for none in its address.
     expect(res.body).not.toMatch(/token=/);
+  });
+
+  it('/admin has the same sign-in (passkey included), the step-up dialog, the users pager, and starts signed out', async () => {
+    const res = await ctx.app.inject({ url: '/admin' });
+    for (const [id, label] of [
+      ['login-email', 'Email'],
+      ['login-password', 'Password'],
+      ['mfa-code', 'Sign-in code'],
+      ['user-query', 'Search by email or name'],
+      ['reauth-password', 'Password'],
+      ['reauth-code', 'Sign-in code'],
+    ]) {
+      expect(res.body).toContain(`<label for="${id}">${label}</label>`);
+    }
+    expect(res.body).toContain('<button type="button" id="passkey-login" class="secondary">Sign in with a passkey</button>');
+    expect(res.body).toMatch(/<dialog id="reauth-dialog" aria-labelledby="reauth-heading">/);
+    expect(res.body).toMatch(/<dialog id="confirm-dialog" aria-labelledby="confirm-heading">/);
+    expect(res.body).toContain('<nav class="pager" aria-label="Pages of users">');
+    expect(res.body).toContain('<div id="console" hidden>');
   });
 
   it('opening a mailed link changes nothing (mail scanners follow links); the button does', async () => {
