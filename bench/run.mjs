@@ -7,7 +7,9 @@
 // Every figure is the median of N runs and is printed as a ratio to (a), with each server's CPU
 // time per request where /proc tells it. Machines are noisy: only ratios from one run mean
 // anything. Exits 1 if a target is missed. Loopback only.
-import { fork, spawn, spawnSync } from 'node:child_process';
+// --postgres URL: the read again against Gatehouse on a fresh database of that PostgreSQL server
+// (seeded alike, dropped after), in the same rounds, with a target of ≥ 0.5× the SQLite read.
+import { fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -17,6 +19,8 @@ import { hash, verify } from '@node-rs/argon2';
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import { uuidv7 } from 'uuidv7';
+import { freePort } from '../scripts/lib/harness.mjs';
+import { benchPostgres, isoFromMillis, migrate, withPostgres } from './postgres.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -27,6 +31,7 @@ const { values: args } = parseArgs({
     'rss-requests': { type: 'string', default: '1000000' },
     only: { type: 'string' },
     workers: { type: 'string', default: '1' },
+    postgres: { type: 'string' },
   },
 });
 const DURATION = Number(args.duration);
@@ -59,9 +64,10 @@ function cleanup() {
 }
 process.on('exit', cleanup);
 process.on('SIGINT', () => process.exit(130));
+// Created before anything else, so its exit handler is in place whatever fails later.
+const postgres = args.postgres ? await benchPostgres(args.postgres, 'gatehouse_bench') : null;
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const port = () => 20_000 + Math.floor(Math.random() * 20_000);
 
 async function waitHealthy(url) {
   for (let i = 0; i < 400; i++) {
@@ -74,15 +80,16 @@ async function waitHealthy(url) {
   throw new Error(`not healthy: ${url}`);
 }
 
-function startBaseline(file, env) {
-  const p = port();
+async function startBaseline(file, env) {
+  // A port the OS just handed out: a random one collided with other servers on shared machines.
+  const p = await freePort();
   const child = fork(join(import.meta.dirname, 'servers', file), { env: { ...process.env, ...env, PORT: String(p) }, stdio: 'ignore' });
   children.push(child);
   return new Promise((resolve) => child.on('message', () => resolve({ child, base: `http://127.0.0.1:${p}` })));
 }
 
 async function startGatehouse(extraEnv = {}) {
-  const p = port();
+  const p = await freePort();
   const env = {
     PATH: process.env.PATH,
     NODE_ENV: 'production',
@@ -196,11 +203,7 @@ const roundRatio = (a, b) => median(a.runs.map((r, i) => r.rps / (b.runs[i]?.rps
 
 // ---------------------------------------------------------------- seed
 process.stderr.write(`seeding ${BOOKS} books…\n`);
-const migrate = spawnSync(process.execPath, [join(DIST, 'cli.js'), 'migrate'], {
-  env: { PATH: process.env.PATH, NODE_ENV: 'production', JWT_SECRET: SECRET, KEY_ENCRYPTION_SECRET: SECRET, DATABASE_URL, MAIL_OUTBOX_DIR },
-  encoding: 'utf8',
-});
-if (migrate.status !== 0) throw new Error(migrate.stderr);
+migrate(DATABASE_URL, { JWT_SECRET: SECRET, KEY_ENCRYPTION_SECRET: SECRET, MAIL_OUTBOX_DIR });
 {
   const db = new Database(DATABASE_URL.slice('sqlite:'.length));
   const insert = db.prepare(
@@ -215,6 +218,36 @@ if (migrate.status !== 0) throw new Error(migrate.stderr);
   })();
   db.close();
 }
+if (postgres) {
+  migrate(postgres.url, { JWT_SECRET: SECRET, KEY_ENCRYPTION_SECRET: SECRET, MAIL_OUTBOX_DIR });
+  // The same rows as on SQLite (ids are random UUIDs; v7 or v4 makes no difference to the
+  // primary-key lookup measured), in one statement.
+  await withPostgres(postgres.url, async (client) => {
+    await client.query(
+      `insert into books (id, title, author, isbn, published_year, description, created_by, created_at, updated_at)
+       select gen_random_uuid()::text, 'Book ' || i, 'Author ' || (i % 1000), null, 1900 + (i % 120), 'A seeded book.', null, at, at
+       from generate_series(0, $1::int - 1) as i, lateral (select ${isoFromMillis('$2::bigint + i')} as at) as t`,
+      [BOOKS, Date.now() - BOOKS],
+    );
+    await client.query('analyze');
+  });
+}
+
+/** Signs the bench user up on a Gatehouse and adds the book it reads: its token and the book. */
+async function prepareReads(base) {
+  await api(base, 'POST', '/auth/register', { email: 'bench@example.com', password: PASSWORD });
+  const { access_token } = await api(base, 'POST', '/auth/login', { email: 'bench@example.com', password: PASSWORD });
+  const added = await api(
+    base,
+    'POST',
+    '/books',
+    { title: 'The Pragmatic Programmer', author: 'Andrew Hunt', published_year: 1999 },
+    access_token,
+  );
+  return { headers: { authorization: `Bearer ${access_token}` }, url: `${base}/books/${added.id}` };
+}
+const onPostgres = postgres && (await startGatehouse({ DATABASE_URL: postgres.url }));
+const postgresRead = onPostgres && (await prepareReads(onPostgres.base));
 
 const gatehouse = await startGatehouse();
 const G = gatehouse.base;
@@ -267,6 +300,13 @@ Object.assign(
       opts: { url: url(ladder.base), headers: auth, pid: ladder.child.pid },
     },
     ...(wants('read') && { read: { name: 'GET /books/{id} (all checks)', opts: { url: url(G), headers: auth, pid: gatehousePid } } }),
+    ...(wants('read') &&
+      postgresRead && {
+        readPostgres: {
+          name: 'GET /books/{id} on PostgreSQL (all checks)',
+          opts: { ...postgresRead, pid: Number(args.workers) > 1 ? undefined : onPostgres.child.pid },
+        },
+      }),
   }),
 );
 
@@ -286,6 +326,15 @@ if (wants('read')) {
     vsFloor >= 0.9,
     `${vsFloor.toFixed(2)} (CPU µs/request: Gatehouse ${cpu(results.read)}, (d) ${cpu(results.floor)}, (e) ${cpu(results.ladder)}, (c) ${cpu(results.fastify)}, (a) ${cpu(results.raw)})`,
   );
+  if (results.readPostgres) {
+    const vsSqlite = roundRatio(results.readPostgres, results.read);
+    const perRound = results.readPostgres.runs.map((r, i) => (r.rps / (results.read.runs[i]?.rps ?? Number.NaN)).toFixed(2));
+    target(
+      'GET /books/{id} on PostgreSQL ≥ 0.5× on SQLite',
+      vsSqlite >= 0.5,
+      `${vsSqlite.toFixed(2)} (rounds: ${perRound.join(', ')}; Gatehouse CPU µs/request: PostgreSQL ${cpu(results.readPostgres)}, SQLite ${cpu(results.read)}, not counting PostgreSQL's own)`,
+    );
+  }
 }
 if (wants('list')) results.list = await measure('GET /books?limit=20', { url: `${G}/books?limit=20`, headers: auth });
 if (wants('bucketlist')) {
@@ -461,5 +510,8 @@ const errors = rows.reduce((n, [, r]) => n + r.errors, 0);
 if (errors > 0) console.log(`\n${errors} failed or non-2xx responses during the load (see the table)`);
 process.exitCode = targets.every((t) => t.ok) && errors === 0 ? 0 : 1;
 for (const child of children) child.kill('SIGTERM');
+// Its pool closes before the database is dropped (a forced drop would cut it mid-shutdown).
+if (onPostgres && onPostgres.child.exitCode === null) await new Promise((resolve) => onPostgres.child.once('exit', resolve));
+await postgres?.drop();
 // The forked baselines keep an IPC channel open; do not wait on a slow one to exit.
 setTimeout(() => process.exit(), 3_000).unref();

@@ -16,7 +16,9 @@
 // book search p50 ≤ 5 ms at the largest N; read p99 during the storm ≤ 3× without; every list
 // and search route's p50 grows ≤ 2× from the smallest to the largest N. Loopback only; latencies
 // are measured here per request (performance.now()), so sub-millisecond values are meaningful.
-import { spawn, spawnSync } from 'node:child_process';
+// --postgres URL: the same on a fresh database of that PostgreSQL server per size (seeded with
+// generate_series, dropped after).
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +29,7 @@ import { hash } from '@node-rs/argon2';
 import Database from 'better-sqlite3';
 import { uuidv7 } from 'uuidv7';
 import { freePort } from '../scripts/lib/harness.mjs';
+import { benchPostgres, isoFromMillis, migrate, withPostgres } from './postgres.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -35,6 +38,7 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '1' },
     storm: { type: 'string', default: '4' },
     runs: { type: 'string', default: '3' },
+    postgres: { type: 'string' },
   },
 });
 const SIZES = args.sizes
@@ -107,8 +111,7 @@ function env(databaseUrl, dir) {
 async function seed(n, dir) {
   const path = join(dir, 'scale.db');
   const databaseUrl = `sqlite:${path}`;
-  const migrate = spawnSync(process.execPath, [join(DIST, 'cli.js'), 'migrate'], { env: env(databaseUrl, dir), encoding: 'utf8' });
-  if (migrate.status !== 0) throw new Error(migrate.stderr);
+  migrate(databaseUrl, env(databaseUrl, dir));
   const passwordHash = await hash(PASSWORD, { algorithm: 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 });
   const db = new Database(path);
   const started = performance.now();
@@ -164,6 +167,68 @@ async function seed(n, dir) {
   db.close();
   process.stderr.write(`  seeded ${n} books, ${n / 10} users, ${n / 10} lists in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
   return { databaseUrl, bookId };
+}
+
+/**
+ * The same rows as `seed`, on a fresh PostgreSQL database, in SQL: generate_series, one
+ * transaction. The secondary indexes (the trigram ones are the slow part) are set aside while
+ * seeding and recreated from their own definitions, as the SQLite seed does with its triggers.
+ */
+async function seedPostgres(n, dir) {
+  const database = await benchPostgres(args.postgres, 'gatehouse_scale');
+  migrate(database.url, env(database.url, dir));
+  const passwordHash = await hash(PASSWORD, { algorithm: 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 });
+  const adminId = uuidv7();
+  const bookId = uuidv7();
+  const base = Date.parse('2020-01-01T00:00:00.000Z');
+  const started = performance.now();
+  const words = `array[${WORDS.map((w) => `'${w}'`).join(', ')}]`;
+  const word = (i) => `(${words})[(${i}) % ${WORDS.length} + 1]`;
+  await withPostgres(database.url, async (client) => {
+    await client.query('begin');
+    const { rows: indexes } = await client.query(
+      `select indexname, indexdef from pg_indexes
+       where schemaname = current_schema() and tablename in ('books', 'users', 'bucketlists')
+         and indexname not in (select conname from pg_constraint)`,
+    );
+    for (const { indexname } of indexes) await client.query(`drop index "${indexname}"`);
+    await client.query(
+      `insert into users (id, email, name, password_hash, role, disabled, email_verified, credential_version, created_at, updated_at)
+       values ($1, $2, 'Scale Admin', $3, 'admin', 0, 1, 0, ${isoFromMillis('$4::bigint')}, ${isoFromMillis('$4::bigint')})`,
+      [adminId, ADMIN_EMAIL, passwordHash, base],
+    );
+    await client.query(
+      `insert into books (id, title, author, isbn, published_year, description, created_by, created_at, updated_at)
+       select case when i = $2 then $3 else gen_random_uuid()::text end,
+              case when i = $2 then 'The ${RARE} almanac'
+                   when i % $4 = 1 then 'The ${THRESHOLD} ' || ${word('i')} || ' book ' || i
+                   else 'The ' || ${word('i')} || ' ' || ${word('i >> 4')} || ' book ' || i end,
+              'Author ' || (i % 1000), null, 1900 + (i % 120), 'A seeded book.', null, at, at
+       from generate_series(1, $1::int) as i, lateral (select ${isoFromMillis('$5::bigint + i')} as at) as t`,
+      [n, Math.floor(n / 2), bookId, Math.ceil(n / THRESHOLD_ROWS), base],
+    );
+    const rare = Math.floor(n / 20) * 10;
+    await client.query(
+      `insert into users (id, email, name, password_hash, role, disabled, email_verified, credential_version, created_at, updated_at)
+       select gen_random_uuid()::text, 'reader' || i || '@example.com',
+              case when i = $2 then 'Wilma ${RARE}' else 'Reader ' || ${word('i')} || ' ' || i end,
+              $3, 'user', 0, 1, 0, at, at
+       from generate_series(10, $1::int, 10) as i, lateral (select ${isoFromMillis('$4::bigint + i')} as at) as t`,
+      [n, rare, passwordHash, base],
+    );
+    await client.query(
+      `insert into bucketlists (id, name, description, owner_id, created_at, updated_at)
+       select gen_random_uuid()::text, case when i = $2 then 'See a ${RARE}' else 'List ' || ${word('i')} || ' ' || i end, null, $3, at, at
+       from generate_series(10, $1::int, 10) as i, lateral (select ${isoFromMillis('$4::bigint + i')} as at) as t`,
+      [n, rare, adminId, base],
+    );
+    for (const { indexdef } of indexes) await client.query(indexdef);
+    await client.query('commit');
+    // Fresh statistics and visibility map, as a database that has been running a while has.
+    await client.query('vacuum analyze');
+  });
+  process.stderr.write(`  seeded ${n} books, ${n / 10} users, ${n / 10} lists in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+  return { databaseUrl: database.url, bookId, drop: database.drop };
 }
 
 async function startGatehouse(databaseUrl, dir) {
@@ -253,7 +318,7 @@ async function measureSize(n) {
   process.stderr.write(`\nN = ${n}\n`);
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-scale-'));
   dirs.add(dir);
-  const { databaseUrl, bookId } = await seed(n, dir);
+  const { databaseUrl, bookId, drop } = args.postgres ? await seedPostgres(n, dir) : await seed(n, dir);
   const server = await startGatehouse(databaseUrl, dir);
   const login = await fetch(`${server.base}/auth/login`, {
     method: 'POST',
@@ -325,12 +390,14 @@ async function measureSize(n) {
   server.child.kill('SIGTERM');
   await new Promise((resolve) => server.child.once('exit', resolve));
   children.delete(server.child);
+  await drop?.();
   rmSync(dir, { recursive: true, force: true });
   dirs.delete(dir);
   return r;
 }
 
 const results = new Map();
+process.stderr.write(`bench:scale on ${args.postgres ? 'PostgreSQL' : 'SQLite'}\n`);
 for (const n of SIZES) results.set(n, await measureSize(n));
 
 const columns = [
@@ -346,6 +413,7 @@ const columns = [
   ['readInReadStorm', 'books/{id} in read storm'],
   ['shortMiss', `books ?q=${SHORT_MISS} (miss)`],
 ];
+console.log(`\n${args.postgres ? 'PostgreSQL' : 'SQLite'}`);
 console.log(`\n| N | ${columns.map(([, label]) => `${label} p50 / p99 ms`).join(' | ')} |`);
 console.log(`|---:|${columns.map(() => '---:').join('|')}|`);
 for (const [n, r] of results) console.log(`| ${n} | ${columns.map(([key]) => `${fmt(r[key].p50)} / ${fmt(r[key].p99)}`).join(' | ')} |`);

@@ -17,6 +17,7 @@ import type { DatabaseConfig } from '../config.js';
 import { loadOptional } from '../lib/optional-dependency.js';
 import type { DB, Db } from './database.js';
 import { migrationProvider } from './migrations/index.js';
+import { PostgresReads } from './postgres-reads.js';
 import { SqliteReads } from './sqlite-reads.js';
 
 export interface Database {
@@ -43,6 +44,14 @@ const sqliteReads = new WeakMap<object, SqliteReads>();
 /** The direct-read batcher behind a Kysely instance built here, if it is SQLite. */
 export function sqliteReadsOf(db: object): SqliteReads | undefined {
   return sqliteReads.get(db);
+}
+
+// The direct reads on the pool of each PostgreSQL Kysely instance built here (see postgres-reads.ts).
+const postgresReads = new WeakMap<object, PostgresReads>();
+
+/** The direct reads on the pool behind a Kysely instance built here, if it is PostgreSQL. */
+export function postgresReadsOf(db: object): PostgresReads | undefined {
+  return postgresReads.get(db);
 }
 
 /** Opens the database named by config for `fn` (a CLI command, the cluster primary) and closes it after. */
@@ -173,6 +182,7 @@ function createPostgres(url: string, poolSize: number): Database {
     client.on('error', () => {});
   });
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  postgresReads.set(db, new PostgresReads(pool));
   return {
     db,
     dialect: 'postgres',

@@ -39,6 +39,8 @@ const UNAVAILABLE_CODES = [
 // node-postgres reports a lost or impossible connection with plain Errors and no code.
 const UNAVAILABLE_MESSAGES = [
   'driver has already been destroyed',
+  // The pool itself once closed (the direct reads of postgres-reads.ts use it without Kysely).
+  'Cannot use a pool after calling end on the pool',
   'Connection terminated',
   'timeout exceeded when trying to connect',
   'Client has encountered a connection error',

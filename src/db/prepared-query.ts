@@ -1,6 +1,7 @@
 import type { Compilable, CompiledQuery } from 'kysely';
-import { sqliteReadsOf } from './create-db.js';
+import { postgresReadsOf, sqliteReadsOf } from './create-db.js';
 import type { Executor } from './executor.js';
+import type { PostgresRead } from './postgres-reads.js';
 import type { DirectRead, SqliteReads } from './sqlite-reads.js';
 
 type Slot = { arg: number } | { value: unknown };
@@ -11,10 +12,14 @@ type Slot = { arg: number } | { value: unknown };
  * of an authenticated read in the profile. Only for hot, fixed-shape queries: each argument
  * must map to exactly one bound parameter (no IN lists, no optional clauses). On SQLite the
  * query runs directly on better-sqlite3, in the read transaction of the request (see
- * sqlite-reads.ts).
+ * sqlite-reads.ts); on PostgreSQL directly on the pool, as a named statement (see
+ * postgres-reads.ts). A transaction's queries always run through Kysely, on its connection.
  */
 export function preparedQuery<A extends string[], R>(build: (db: Executor, ...args: A) => Compilable<R>) {
-  const compiled = new WeakMap<Executor, { query: CompiledQuery<R>; slots: Slot[]; reads?: SqliteReads; direct?: DirectRead<R> }>();
+  const compiled = new WeakMap<
+    Executor,
+    { query: CompiledQuery<R>; slots: Slot[]; reads?: SqliteReads; direct?: DirectRead<R>; onPool?: PostgresRead<R> }
+  >();
 
   function prepare(db: Executor, arity: number) {
     // Build with unmistakable marker values and find where each one landed.
@@ -28,7 +33,7 @@ export function preparedQuery<A extends string[], R>(build: (db: Executor, ...ar
       throw new Error(`preparedQuery: every argument must bind exactly one parameter in: ${query.sql}`);
     }
     const reads = sqliteReadsOf(db);
-    return { query, slots, reads, direct: reads?.prepare<R>(query.sql) };
+    return { query, slots, reads, direct: reads?.prepare<R>(query.sql), onPool: postgresReadsOf(db)?.prepare<R>(query.sql) };
   }
 
   return {
@@ -39,9 +44,10 @@ export function preparedQuery<A extends string[], R>(build: (db: Executor, ...ar
         entry = prepare(db, args.length);
         compiled.set(db, entry);
       }
-      const { query, slots, reads, direct } = entry;
+      const { query, slots, reads, direct, onPool } = entry;
       const parameters = slots.map((slot) => ('arg' in slot ? args[slot.arg] : slot.value));
       if (direct && reads?.available()) return direct.get(parameters);
+      if (onPool) return onPool.get(parameters);
       return (await db.executeQuery<R>({ ...query, parameters })).rows[0];
     },
   };

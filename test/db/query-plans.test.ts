@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCursor, encodeCursor } from '../../src/lib/pagination.js';
 import { retireAccountTokens } from '../../src/modules/auth/auth.repository.js';
-import { listBooks } from '../../src/modules/books/books.repository.js';
+import { bookWithSessionCheckQuery, listBooks } from '../../src/modules/books/books.repository.js';
 import { findBucketlistForOwner, listBucketlistsForOwner, listItems } from '../../src/modules/bucketlists/bucketlists.repository.js';
 import { listUsers } from '../../src/modules/users/users.repository.js';
 import { createTestApp, TEST_DB, type TestContext } from '../helpers/app.js';
@@ -212,6 +212,35 @@ describe(`query plans (${TEST_DB === 'postgres' ? 'PostgreSQL EXPLAIN, enable_se
     expect(detail).toContain(index);
     expect(detail).not.toMatch(SORT);
     expect(detail).not.toMatch(FULL_SCAN);
+  });
+});
+
+describe(`the authenticated read of a book, one statement (${TEST_DB})`, () => {
+  it('looks up the session, its user and the book each by primary key', async () => {
+    // Sessions of the seeded owner, so that the planner sees a table of some size (an empty
+    // one is answered from any index that holds the id).
+    const stamp = '2025-01-01T00:00:00.000Z';
+    const sessions = Array.from({ length: 2000 }, (_, i) => ({
+      id: `01900000-0000-7000-8003-${String(i).padStart(12, '0')}`,
+      user_id: ownerId,
+      credential_version: 0,
+      created_at: stamp,
+      expires_at: stamp,
+      last_used_at: stamp,
+      auth_time: stamp,
+      amr: '["pwd"]',
+    }));
+    await ctx.db.insertInto('sessions').values(sessions).execute();
+    await sql`analyze sessions`.execute(ctx.db);
+    const plan = await withSeqScanOff(() => explain(bookWithSessionCheckQuery(ctx.db, id, id).compile()));
+    expect(plan).not.toMatch(FULL_SCAN);
+    expect(plan).not.toMatch(/^SCAN sessions$|Seq Scan on sessions\b/m);
+    if (TEST_DB === 'postgres') {
+      for (const table of ['sessions', 'users', 'books'])
+        expect(plan).toMatch(new RegExp(`Index (Only )?Scan using ${table}_pkey on ${table}\\b`));
+    } else {
+      for (const table of ['sessions', 'users', 'books']) expect(plan).toMatch(new RegExp(`SEARCH ${table} USING INDEX \\S+ \\(id=\\?\\)`));
+    }
   });
 });
 

@@ -63,30 +63,44 @@ export async function setSessionCredentialVersion(db: Executor, sessionId: strin
 }
 
 /**
- * The per-request check, in one query: the session is live and its user exists. Returns the
- * user row (role and disabled flag come from here, never from the token).
+ * What the per-request check reads for a session: its state and its user's (role and disabled
+ * flag come from here, never from the token). Decided by `liveSessionActor` in auth.service.ts;
+ * the query filters on the session id only, so that one function holds every condition, for
+ * the session read alone and for a session read together with a route's row.
  */
-export function findLiveSessionUser(db: Executor, sessionId: string, userId: string, now: string): Promise<SessionUser | undefined> {
-  return liveSessionUser.first(db, sessionId, userId, now);
-}
+export type SessionCheckRow = Pick<SessionRow, 'user_id' | 'revoked_at' | 'expires_at' | 'credential_version'> &
+  Pick<UserRow, 'email' | 'role' | 'disabled'> & { user_credential_version: number };
 
-export type SessionUser = Pick<UserRow, 'id' | 'email' | 'role' | 'disabled'>;
-
-// Runs on every authenticated request: compiled once, not per call. Only the columns the
-// guard needs (not the password hash).
-const liveSessionUser = preparedQuery((db, sessionId: string, userId: string, now: string) =>
-  db
+/**
+ * The per-request session check as a query, for a repository to extend with the row its route
+ * reads (a join), so that an authenticated read is one statement: one round trip on PostgreSQL.
+ * Only the columns the check needs (not the password hash), named so that they cannot collide
+ * with a joined table's.
+ */
+export function sessionCheckQuery(db: Executor, sessionId: string) {
+  return db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
-    .select(['users.id', 'users.email', 'users.role', 'users.disabled'])
-    .where('sessions.id', '=', sessionId)
-    .where('sessions.user_id', '=', userId)
-    .where('sessions.revoked_at', 'is', null)
-    .where('sessions.expires_at', '>', now)
-    // A password change, reset or disabling since the sign-in ends the session here too, even
-    // one whose row was created after the change revoked the user's sessions.
-    .whereRef('sessions.credential_version', '=', 'users.credential_version'),
-);
+    .select([
+      'sessions.user_id',
+      'sessions.revoked_at',
+      'sessions.expires_at',
+      'sessions.credential_version',
+      'users.email',
+      'users.role',
+      'users.disabled',
+      'users.credential_version as user_credential_version',
+    ])
+    .where('sessions.id', '=', sessionId);
+}
+
+/** The per-request check's row for a session, if the session and its user exist. */
+export function findSessionCheck(db: Executor, sessionId: string): Promise<SessionCheckRow | undefined> {
+  return sessionCheck.first(db, sessionId);
+}
+
+// Runs on every authenticated request that reads no row with it: compiled once, not per call.
+const sessionCheck = preparedQuery(sessionCheckQuery);
 
 /** A refresh token by hash, with the state of its session and whether its credential still holds. */
 export function findRefreshToken(db: Executor, tokenHash: string) {

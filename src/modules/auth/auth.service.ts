@@ -16,6 +16,7 @@ import type { User } from '../users/users.schemas.js';
 import { type Actor, checkNewPassword, toUser, type UsersService } from '../users/users.service.js';
 import type { AccountMail } from './account-mail.js';
 import * as repo from './auth.repository.js';
+import { type AuthenticatedActor, liveSessionActor, type SessionRead } from './session-check.js';
 
 export interface AuthServiceDeps {
   db: Kysely<DB>;
@@ -505,8 +506,26 @@ export function createAuthService(deps: AuthServiceDeps) {
    * The `token_required` check done properly: strict JWT verification, then one query that the
    * session is live and the user exists; the role comes from that row, not from the token.
    */
-  async function authenticate(authorization: string | undefined): Promise<Actor & { email: string }> {
+  async function authenticate(authorization: string | undefined): Promise<AuthenticatedActor> {
     return (await verifyLiveToken(bearerToken(authorization))).actor;
+  }
+
+  /**
+   * `authenticate` for a route that reads its row in the statement of the session check (one
+   * round trip): the same verification and the same decision (`liveSessionActor`), then the
+   * row. A token that fails either is refused before anything about the row is known, so a bad
+   * token for a missing row is 401, never 404.
+   */
+  async function authenticateWith<R>(
+    authorization: string | undefined,
+    read: SessionRead<R>,
+  ): Promise<{ actor: AuthenticatedActor; row: R }> {
+    const claims = await accessTokens.verify(bearerToken(authorization));
+    const now = nowIso();
+    const found = await read(claims.sid);
+    const actor = liveSessionActor(found?.session, claims, now);
+    if (!actor || !found) throw invalidToken();
+    return { actor, row: found.row };
   }
 
   /**
@@ -514,11 +533,12 @@ export function createAuthService(deps: AuthServiceDeps) {
    * verifies and its session is live (token introspection answers from this too); else throws
    * TOKEN_INVALID or TOKEN_EXPIRED.
    */
-  async function verifyLiveToken(token: string): Promise<{ claims: AccessTokenClaims; actor: Actor & { email: string } }> {
+  async function verifyLiveToken(token: string): Promise<{ claims: AccessTokenClaims; actor: AuthenticatedActor }> {
     const claims = await accessTokens.verify(token);
-    const user = await repo.findLiveSessionUser(db, claims.sid, claims.sub, nowIso());
-    if (!user || user.disabled === 1) throw invalidToken();
-    return { claims, actor: { id: user.id, role: user.role, email: user.email, sessionId: claims.sid, authTime: claims.auth_time } };
+    const now = nowIso();
+    const actor = liveSessionActor(await repo.findSessionCheck(db, claims.sid), claims, now);
+    if (!actor) throw invalidToken();
+    return { claims, actor };
   }
 
   return {
@@ -537,6 +557,7 @@ export function createAuthService(deps: AuthServiceDeps) {
     verifyEmail,
     resendVerification,
     authenticate,
+    authenticateWith,
     verifyLiveToken,
   };
 }

@@ -4,6 +4,7 @@ import { AppError, forbidden, notFound, UniqueViolation, validationFailed } from
 import { newId, nowIso } from '../../lib/ids.js';
 import { normalizeIsbn } from '../../lib/isbn.js';
 import { DEFAULT_PAGE_SIZE, decodeCursor, type Page, toPage } from '../../lib/pagination.js';
+import type { SessionRead } from '../auth/session-check.js';
 import type { Actor } from '../users/users.service.js';
 import * as repo from './books.repository.js';
 import type { Book, CreateBookBody, ListBooksQuery, PatchBookBody } from './books.schemas.js';
@@ -44,9 +45,21 @@ export function createBooksService(db: Kysely<DB>) {
   }
 
   async function getBook(id: string): Promise<Book> {
-    const row = await repo.findBookById(db, id);
+    return foundBook(await repo.findBookById(db, id));
+  }
+
+  /** The book as read with the session check (readBookWithSession): 404 if there was none. */
+  function foundBook(row: repo.BookRow | undefined): Book {
     if (!row) throw notFound('No such book.');
     return toBook(row);
+  }
+
+  /** The session check and the book `id`, in one statement (see ReadWithSession in plugins/auth.ts). */
+  function readBookWithSession(id: string): SessionRead<repo.BookRow | undefined> {
+    return async (sessionId) => {
+      const found = await repo.findBookWithSessionCheck(db, sessionId, id);
+      return found && { session: found.session, row: found.book };
+    };
   }
 
   async function createBook(actor: Actor, input: CreateBookBody): Promise<Book> {
@@ -104,7 +117,7 @@ export function createBooksService(db: Kysely<DB>) {
     await repo.deleteBook(db, id);
   }
 
-  return { listBooks, getBook, createBook, updateBook, deleteBook };
+  return { listBooks, getBook, foundBook, readBookWithSession, createBook, updateBook, deleteBook };
 }
 
 export type BooksService = ReturnType<typeof createBooksService>;
