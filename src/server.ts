@@ -18,8 +18,18 @@ export async function startServer(config: Config): Promise<FastifyInstance> {
     );
   }
   await app.listen({ port: config.port, host: config.host });
+  // Its own listener, never the public one; app.close() (the shutdown below) closes it.
+  const metrics = config.metrics && (await app.gatehouse.metrics?.listen(config.metrics));
+  if (metrics && !(metrics.address.startsWith('127.') || metrics.address === '::1')) {
+    app.log.warn({ metrics: metrics.address }, 'GET /metrics is unauthenticated and listens beyond loopback: restrict who can reach it');
+  }
   app.log.info(
-    { ms: Math.round(performance.now() - started), database: config.database.kind, mail: config.mail.smtpUrl ? 'smtp' : 'outbox' },
+    {
+      ms: Math.round(performance.now() - started),
+      database: config.database.kind,
+      mail: config.mail.smtpUrl ? 'smtp' : 'outbox',
+      ...(metrics && { metrics: `http://${metrics.family === 'IPv6' ? `[${metrics.address}]` : metrics.address}:${metrics.port}/metrics` }),
+    },
     'gatehouse ready',
   );
 
