@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { DatabaseStartupError } from './db/errors.js';
+import { MetricsListenError } from './modules/metrics/metrics.listener.js';
 
 /** Builds the app, logs the secret's provenance (never the secret), listens, and wires shutdown. */
 export async function startServer(config: Config): Promise<FastifyInstance> {
@@ -71,8 +72,8 @@ export async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
-    } else if (err instanceof DatabaseStartupError) {
-      // An operator problem (permissions, a lock, an unreachable server): one line, no stack.
+    } else if (err instanceof DatabaseStartupError || err instanceof MetricsListenError) {
+      // An operator problem (permissions, a lock, an unreachable server, a port taken): one line, no stack.
       process.stderr.write(`gatehouse failed to start: ${err.message}\n`);
     } else {
       process.stderr.write(`gatehouse failed to start: ${(err as Error).stack ?? err}\n`);

@@ -2,6 +2,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Metrics } from './metrics.service.js';
 
+/** The metrics port is taken or the address is not this machine's: an operator's fix, told in one line. */
+export class MetricsListenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MetricsListenError';
+  }
+}
+
 export interface MetricsListener {
   /** Serves GET /metrics on host:port (port 0: a free one); resolves with the address it bound. */
   listen(options: { host: string; port: number }): Promise<AddressInfo>;
@@ -41,9 +49,15 @@ export function createMetricsListener(metrics: Metrics, onError: (err: unknown) 
         void answer(req, res);
       });
       await new Promise<void>((resolve, reject) => {
-        candidate.once('error', reject);
+        candidate.once('error', (err: NodeJS.ErrnoException) => {
+          reject(
+            new MetricsListenError(
+              `the metrics listener cannot listen on ${host}:${port} (METRICS_HOST, METRICS_PORT): ${err.code ?? err.message}`,
+            ),
+          );
+        });
         candidate.listen({ host, port }, () => {
-          candidate.off('error', reject);
+          candidate.removeAllListeners('error');
           resolve();
         });
       });
