@@ -1,5 +1,6 @@
 import type { onResponseHookHandler } from 'fastify';
-import { type Metrics, UNMATCHED_ROUTE } from './metrics.service.js';
+import type { Metrics } from './metrics.service.js';
+import { UNMATCHED_ROUTE } from './request-metrics.js';
 
 /**
  * The one per-request hook of the metrics (registered only when they are on): counts the answer

@@ -1,6 +1,7 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Database, PoolStats } from '../../db/create-db.js';
 import { EVENT_TYPES, type EventType } from '../events/events.repository.js';
+import { RequestMetrics } from './request-metrics.js';
 
 /** How a sign-in proved who it was: each of the routes that hand out tokens. */
 export const SIGN_IN_METHODS = ['password', 'totp', 'recovery_code', 'passkey', 'refresh'] as const;
@@ -31,13 +32,7 @@ export const THROTTLE_LIMITS = [
 ] as const;
 export type ThrottleLimit = (typeof THROTTLE_LIMITS)[number] | 'other';
 
-/** The route label of a request no route matched (a 404 from the not-found handler). */
-export const UNMATCHED_ROUTE = 'unmatched';
-
 const PREFIX = 'gatehouse_';
-
-// From a cached read (about a millisecond) to a sign-in's Argon2 hash and beyond.
-const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /**
  * The limit a limiter key counts for: its prefix (`login:email` of `login:email:ada@…`), never
@@ -54,8 +49,8 @@ export function limitOfKey(key: string): ThrottleLimit | null {
 
 /**
  * The operators' metrics of one app instance, in a Registry of its own (two apps in one process,
- * as in the tests, never share counters). Recording is synchronous and allocation-light: it
- * runs on every request while metrics are on. Nothing here knows Fastify or HTTP.
+ * as in the tests, never share counters). Recording is synchronous and cheap: the request
+ * metrics run on every request while metrics are on. Nothing here knows Fastify or HTTP.
  */
 export function createMetrics(database: Pick<Database, 'dialect' | 'poolStats'>) {
   const registry = new Registry();
@@ -64,19 +59,8 @@ export function createMetrics(database: Pick<Database, 'dialect' | 'poolStats'>)
   // last scrape), CPU, memory, heap spaces, GC pauses, open file descriptors.
   collectDefaultMetrics({ register: registry, prefix: PREFIX });
 
-  const requests = new Counter({
-    name: `${PREFIX}http_requests_total`,
-    help: 'HTTP requests answered, by method, route pattern and status code.',
-    labelNames: ['method', 'route', 'status'] as const,
-    registers,
-  });
-  const durations = new Histogram({
-    name: `${PREFIX}http_request_duration_seconds`,
-    help: 'Time from the request to its response, by method and route pattern.',
-    labelNames: ['method', 'route'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers,
-  });
+  // Counted on every request, so outside prom-client (see request-metrics.ts).
+  const requests = new RequestMetrics(`${PREFIX}http_requests_total`, `${PREFIX}http_request_duration_seconds`);
   const signIns = new Counter({
     name: `${PREFIX}sign_ins_total`,
     help: 'Sign-in attempts by method (password, totp, recovery_code, passkey, refresh) and outcome.',
@@ -130,24 +114,12 @@ export function createMetrics(database: Pick<Database, 'dialect' | 'poolStats'>)
     poolGauge('database_pool_max_connections', 'The pool size limit (DATABASE_POOL_SIZE).', (s) => s.max);
   }
 
-  // The labelled children of one method + route + status, made once: prom-client's labels() and
-  // label validation would otherwise run on every request.
-  type RequestSeries = { count: Counter.Internal; duration: Histogram.Internal<'method' | 'route'> };
-  const requestSeries = new Map<string, RequestSeries>();
-
   return {
     registry,
 
     /** One answered request; `route` is the route's pattern (/books/:id), never the raw URL. */
     observeRequest(method: string, route: string, status: number, seconds: number): void {
-      const key = `${status} ${method} ${route}`;
-      let series = requestSeries.get(key);
-      if (!series) {
-        series = { count: requests.labels(method, route, String(status)), duration: durations.labels(method, route) };
-        requestSeries.set(key, series);
-      }
-      series.count.inc();
-      series.duration.observe(seconds);
+      requests.observe(method, route, status, seconds);
     },
 
     /** One sign-in attempt and what became of it. */
@@ -168,7 +140,7 @@ export function createMetrics(database: Pick<Database, 'dialect' | 'poolStats'>)
 
     /** The Prometheus text exposition of every metric, and its content type. */
     async scrape(): Promise<{ contentType: string; body: string }> {
-      return { contentType: registry.contentType, body: await registry.metrics() };
+      return { contentType: registry.contentType, body: requests.render() + (await registry.metrics()) };
     },
   };
 }

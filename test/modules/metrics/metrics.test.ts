@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../../src/config.js';
 import { limitOfKey } from '../../../src/modules/metrics/metrics.service.js';
+import { RequestMetrics } from '../../../src/modules/metrics/request-metrics.js';
 import { totpCode } from '../../../src/modules/mfa/totp.js';
 import { createTestApp, STRONG_PASSWORD, TEST_DB, type TestContext, uniqueEmail } from '../../helpers/app.js';
 import { parsePrometheusText, type Sample, sampleValue } from '../../helpers/prometheus.js';
@@ -327,6 +328,29 @@ describe('metrics off, and the listener lifecycle', () => {
     expect((await fetch(s.metricsUrl, { keepalive: true })).status).toBe(200);
     await s.ctx.close();
     await expect(fetch(s.metricsUrl)).rejects.toThrow();
+  });
+});
+
+describe('RequestMetrics', () => {
+  it('writes cumulative buckets (a value on a bound counts in it), sum and count, and escapes label values', () => {
+    const metrics = new RequestMetrics('t_requests_total', 't_seconds');
+    for (const seconds of [0.001, 0.0011, 0.3, 11]) metrics.observe('GET', '/a/:id', 200, seconds);
+    metrics.observe('GET', '/a/:id', 404, 0.004);
+    metrics.observe('POST', '/odd\\"route"\n', 201, 0);
+    const text = metrics.render();
+    const samples = parsePrometheusText(text);
+    const a = { method: 'GET', route: '/a/:id' };
+    expect(sampleValue(samples, 't_requests_total', { ...a, status: '200' })).toBe(4);
+    expect(sampleValue(samples, 't_requests_total', { ...a, status: '404' })).toBe(1);
+    const bucket = (le: string) => sampleValue(samples, 't_seconds_bucket', { ...a, le });
+    expect([bucket('0.001'), bucket('0.0025'), bucket('0.005'), bucket('0.25'), bucket('0.5'), bucket('10'), bucket('+Inf')]).toEqual([
+      1, 2, 3, 3, 4, 4, 5,
+    ]);
+    expect(sampleValue(samples, 't_seconds_count', a)).toBe(5);
+    expect(sampleValue(samples, 't_seconds_sum', a)).toBeCloseTo(11.3061, 10);
+    expect(text).toContain('route="/odd\\\\\\"route\\"\\n"');
+    expect(sampleValue(samples, 't_requests_total', { method: 'POST', route: '/odd\\"route"\n', status: '201' })).toBe(1);
+    expect(text.match(/^# TYPE .*$/gm)).toEqual(['# TYPE t_requests_total counter', '# TYPE t_seconds histogram']);
   });
 });
 
