@@ -243,6 +243,59 @@ if (wants('read')) {
     `${vsRaw.toFixed(2)} (the checks by hand, (d): ${roundRatio(results.floor, results.raw).toFixed(2)}; Gatehouse ÷ (d): ${roundRatio(results.read, results.floor).toFixed(2)})`,
   );
 }
+if (wants('metrics')) {
+  // The cost of METRICS_PORT on the read path: two fresh servers on the same database, the same
+  // environment but for METRICS_PORT, loaded in turn (the order alternating by round), while the
+  // metrics one is scraped every second (Prometheus' default is every 15 s: this is the
+  // pessimistic end). The figure is the median of the per-round ratios.
+  const metricsPort = port();
+  const metricsOff = await startGatehouse();
+  const metricsOn = await startGatehouse({ METRICS_PORT: String(metricsPort) });
+  const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+  const scrapedReads = async () => {
+    const text = await (await fetch(metricsUrl)).text();
+    const line = text.split('\n').find((l) => l.startsWith('gatehouse_http_requests_total{method="GET",route="/books/:id",status="200"}'));
+    return Number(line?.split(' ')[1] ?? 0);
+  };
+  const readOpts = (base) => ({ url: url(base), headers: auth });
+  // JIT warm-up of both, not measured.
+  for (const server of [metricsOff, metricsOn]) await load({ ...readOpts(server.base), duration: 2 });
+  const off = [];
+  const on = [];
+  const miscounted = [];
+  const loadWithScrapes = async () => {
+    const before = await scrapedReads();
+    const timer = setInterval(() => void scrapedReads().catch(() => {}), 1000);
+    const run = await load(readOpts(metricsOn.base));
+    clearInterval(timer);
+    // Every answered read is counted: autocannon's total, plus at most the requests in flight when it stopped.
+    const counted = (await scrapedReads()) - before;
+    if (counted < run.total || counted > run.total + CONNECTIONS) miscounted.push(`${counted} counted for ${run.total} answered`);
+    return run;
+  };
+  for (let i = 0; i < RUNS; i++) {
+    if (i % 2 === 0) {
+      off.push(await load(readOpts(metricsOff.base)));
+      on.push(await loadWithScrapes());
+    } else {
+      on.push(await loadWithScrapes());
+      off.push(await load(readOpts(metricsOff.base)));
+    }
+  }
+  results.metricsOff = summarise('GET /books/{id}, metrics off', off);
+  results.metricsOn = summarise('GET /books/{id}, METRICS_PORT set, scraped 1/s', on);
+  const ratios = on.map((r, i) => r.rps / (off[i]?.rps ?? Number.NaN));
+  const ratio = median(ratios);
+  process.stderr.write(`  metrics on ÷ off per round: ${ratios.map((r) => r.toFixed(3)).join(' ')}\n`);
+  target(
+    'GET /books/{id} with metrics costs ≤ 5%',
+    ratio >= 0.95,
+    `${((1 - ratio) * 100).toFixed(1)}% (on ÷ off ${ratio.toFixed(3)}, rounds ${Math.min(...ratios).toFixed(3)}–${Math.max(...ratios).toFixed(3)})`,
+  );
+  target('metrics count every answered read', miscounted.length === 0, miscounted.join('; ') || 'yes');
+  metricsOff.child.kill('SIGTERM');
+  metricsOn.child.kill('SIGTERM');
+}
 if (wants('list')) results.list = await measure('GET /books?limit=20', { url: `${G}/books?limit=20`, headers: auth });
 if (wants('bucketlist')) {
   results.bucketlist = await measure('GET /bucketlists/{id} (item_count)', { url: `${G}/bucketlists/${list.id}`, headers: auth });
