@@ -248,9 +248,9 @@ if (wants('metrics') && Number(args.workers) > 1) {
   process.stderr.write('  metrics: skipped (METRICS_PORT needs a single process; run without --workers)\n');
 } else if (wants('metrics')) {
   // The cost of METRICS_PORT on the read path: two fresh servers on the same database, the same
-  // environment but for METRICS_PORT, loaded in turn (the order alternating by round), while the
-  // metrics one is scraped every second (Prometheus' default is every 15 s: this is the
-  // pessimistic end). The target is the server's CPU time per request (utime + stime from
+  // environment but for METRICS_PORT, loaded in turn (the order alternating by round), while a
+  // process of its own (as Prometheus would be; not this one, which drives the load) scrapes the
+  // metrics one every second (Prometheus' default is every 15 s: this is the pessimistic end). The target is the server's CPU time per request (utime + stime from
   // /proc): on a shared machine throughput swings with whatever else runs, CPU per request far
   // less. Both are printed, each as the median of the per-round ratios on ÷ off.
   const clockTicks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
@@ -276,11 +276,15 @@ if (wants('metrics') && Number(args.workers) > 1) {
     const run = await load(readOpts(server.base));
     return { ...run, cpuUsPerRequest: ((cpuSeconds(server.child.pid) - cpuBefore) * 1e6) / run.total };
   };
+  const scraper = spawn(
+    process.execPath,
+    ['-e', `setInterval(() => fetch(${JSON.stringify(metricsUrl)}).then((r) => r.text()).catch(() => {}), 1000)`],
+    { stdio: 'ignore' },
+  );
+  children.push(scraper);
   const measuredWithScrapes = async () => {
     const before = await scrapedReads();
-    const timer = setInterval(() => void scrapedReads().catch(() => {}), 1000);
     const run = await measured(metricsOn);
-    clearInterval(timer);
     // Every answered read is counted: autocannon's total, plus at most the requests in flight when it stopped.
     const counted = (await scrapedReads()) - before;
     if (counted < run.total || counted > run.total + CONNECTIONS) miscounted.push(`${counted} counted for ${run.total} answered`);
@@ -315,6 +319,7 @@ if (wants('metrics') && Number(args.workers) > 1) {
     `${cpuRatio.toFixed(3)}× (rounds ${spread(cpuRatios)}; req/s on ÷ off ${median(rpsRatios).toFixed(3)}, rounds ${spread(rpsRatios)})`,
   );
   target('metrics count every answered read', miscounted.length === 0, miscounted.join('; ') || 'yes');
+  scraper.kill('SIGTERM');
   metricsOff.child.kill('SIGTERM');
   metricsOn.child.kill('SIGTERM');
 }
