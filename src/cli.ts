@@ -59,6 +59,13 @@ const COMMANDS: Command[] = [
       if (!Number.isInteger(workers) || workers < 1 || workers > 64)
         throw new CliError('--workers must be an integer from 1 to 64', 'pass e.g. --workers 2, at most one per CPU core');
       const config = loadConfig();
+      // Workers share a listening port, so each scrape would reach one worker and count only its
+      // requests, a different one each time.
+      if (workers > 1 && config.metrics)
+        throw new CliError(
+          'METRICS_PORT cannot be used with --workers: each worker would answer scrapes with its own counts',
+          'unset METRICS_PORT, or run one process per port (--workers 1) and scrape each',
+        );
       const { serveWithWorkers } = await load.cluster();
       await serveWithWorkers(config, workers);
       return -1; // keep running

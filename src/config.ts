@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { parseDurationSeconds } from './lib/durations.js';
@@ -66,6 +67,11 @@ export interface Config {
   readonly accountPagesEnabled: boolean;
   /** GATEHOUSE_DIAGNOSTICS: event-loop delay and memory at GET /_diagnostics and in a log line at shutdown. */
   readonly diagnostics: boolean;
+  /**
+   * METRICS_PORT / METRICS_HOST: where the operators' Prometheus scraper reads GET /metrics, a
+   * listener of its own beside the public one; null (METRICS_PORT unset or 0) turns metrics off.
+   */
+  readonly metrics: { readonly host: string; readonly port: number } | null;
   /** Shared counters (login throttling) across instances; null keeps them in process memory. */
   readonly redis: { readonly url: string; readonly keyPrefix: string } | null;
   readonly mail: {
@@ -237,6 +243,7 @@ export function loadConfig(env: Env = readEnvironment()): Config {
         'or set MAIL_OUTBOX_DIR to a folder to accept that mails, live tokens included, are written to files there',
     );
   }
+  const metrics = parseMetrics(int('METRICS_PORT', 0, 0, 65_535), str('METRICS_HOST', '127.0.0.1'), port, problems);
   const publicUrlRaw = str('PUBLIC_URL', '');
   // Reset links pointing at a developer's loopback address would be useless in real mail.
   if (production && smtpUrl !== null && publicUrlRaw === '') {
@@ -292,6 +299,7 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     docsEnabled: bool('DOCS_ENABLED', true),
     accountPagesEnabled: bool('ACCOUNT_PAGES_ENABLED', true),
     diagnostics: bool('GATEHOUSE_DIAGNOSTICS', false),
+    metrics,
     redis: parseRedis(str('REDIS_URL', ''), str('REDIS_KEY_PREFIX', 'gatehouse:'), problems),
     mail: {
       smtpUrl,
@@ -394,6 +402,21 @@ function parseDatabaseUrl(value: string, env: Env, problems: string[]): Database
   }
   problems.push('DATABASE_URL must start with sqlite: or postgres://');
   return { kind: 'sqlite', path: resolve(DEFAULT_SQLITE_PATH) };
+}
+
+/**
+ * The metrics listener. Loopback by default: the metrics have no authentication and show how the
+ * service is used (sign-in failures and throttling per minute, the routes called), so reaching
+ * them from elsewhere has to be a decision (METRICS_HOST=0.0.0.0 behind a firewall, say), never
+ * what a scraper's convenience made the default. Never the public port: a scrape must not be
+ * answerable by the public listener, nor compete with it for the port.
+ */
+function parseMetrics(port: number, host: string, publicPort: number, problems: string[]): Config['metrics'] {
+  if (isIP(host) === 0 && !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(host))
+    problems.push(`METRICS_HOST must be an IP address or a host name such as 127.0.0.1 or localhost (got "${host}")`);
+  if (port === 0) return null;
+  if (port === publicPort) problems.push(`METRICS_PORT must differ from PORT (${publicPort}): metrics are never served on the public port`);
+  return { host, port };
 }
 
 function parseRedis(url: string, keyPrefix: string, problems: string[]): Config['redis'] {

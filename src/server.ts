@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { DatabaseStartupError } from './db/errors.js';
+import { MetricsListenError } from './modules/metrics/metrics.listener.js';
 
 /** Builds the app, logs the secret's provenance (never the secret), listens, and wires shutdown. */
 export async function startServer(config: Config): Promise<FastifyInstance> {
@@ -18,8 +19,18 @@ export async function startServer(config: Config): Promise<FastifyInstance> {
     );
   }
   await app.listen({ port: config.port, host: config.host });
+  // Its own listener, never the public one; app.close() (the shutdown below) closes it.
+  const metrics = config.metrics && (await app.gatehouse.metrics?.listen(config.metrics));
+  if (metrics && !(metrics.address.startsWith('127.') || metrics.address === '::1')) {
+    app.log.warn({ metrics: metrics.address }, 'GET /metrics is unauthenticated and listens beyond loopback: restrict who can reach it');
+  }
   app.log.info(
-    { ms: Math.round(performance.now() - started), database: config.database.kind, mail: config.mail.smtpUrl ? 'smtp' : 'outbox' },
+    {
+      ms: Math.round(performance.now() - started),
+      database: config.database.kind,
+      mail: config.mail.smtpUrl ? 'smtp' : 'outbox',
+      ...(metrics && { metrics: `http://${metrics.family === 'IPv6' ? `[${metrics.address}]` : metrics.address}:${metrics.port}/metrics` }),
+    },
     'gatehouse ready',
   );
 
@@ -61,8 +72,8 @@ export async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
-    } else if (err instanceof DatabaseStartupError) {
-      // An operator problem (permissions, a lock, an unreachable server): one line, no stack.
+    } else if (err instanceof DatabaseStartupError || err instanceof MetricsListenError) {
+      // An operator problem (permissions, a lock, an unreachable server, a port taken): one line, no stack.
       process.stderr.write(`gatehouse failed to start: ${err.message}\n`);
     } else {
       process.stderr.write(`gatehouse failed to start: ${(err as Error).stack ?? err}\n`);

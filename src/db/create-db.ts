@@ -35,7 +35,17 @@ export interface Database {
    * SQLite this ends the shared read transaction of the hot reads, see sqlite-reads.ts.)
    */
   requestArrived(): void;
+  /** PostgreSQL's connection pool as it is now (read by the metrics at each scrape); SQLite has none. */
+  poolStats?(): PoolStats;
   close(): Promise<void>;
+}
+
+/** A connection pool's state: connections open, of them idle, queries queued for one, and the size limit. */
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
+  max: number;
 }
 
 // The direct-read batcher of each SQLite Kysely instance built here (see sqlite-reads.ts).
@@ -197,6 +207,7 @@ function createPostgres(url: string, poolSize: number): Database {
       }
     },
     requestArrived() {},
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: poolSize }),
     async close() {
       await db.destroy();
     },

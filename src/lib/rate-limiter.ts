@@ -40,10 +40,15 @@ export type Reservation =
 export class RateLimiter {
   private readonly windowMs: number;
 
+  /**
+   * `onRefused` is told the key (without the store prefix) of each limit that refused an
+   * attempt; the metrics count throttle hits with it.
+   */
   constructor(
     private readonly store: CounterStore,
     private readonly prefix: string,
     windowSeconds: number,
+    private readonly onRefused?: (key: string) => void,
   ) {
     this.windowMs = windowSeconds * 1000;
   }
@@ -60,6 +65,12 @@ export class RateLimiter {
     const waits = hits.filter((hit, i) => hit.count > (active[i] as Limit).max).map((hit) => hit.resetInMs);
     const release = () => Promise.all(keys.map((key) => this.store.release(key))).then(() => undefined);
     if (waits.length === 0) return { allowed: true, release: once(release) };
+    if (this.onRefused) {
+      for (const [i, hit] of hits.entries()) {
+        const limit = active[i] as Limit;
+        if (hit.count > limit.max) this.onRefused(limit.key);
+      }
+    }
     await release();
     return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(Math.max(...waits) / 1000)) };
   }

@@ -46,12 +46,38 @@ export interface NewEvent {
   data?: EventData;
 }
 
+// Who is told of each recorded event, per database. Keyed by the Kysely dialect adapter, which a
+// database handle shares with every transaction opened on it (recordEvent gets either).
+const recordedListeners = new WeakMap<object, Set<(type: EventType) => void>>();
+
+/**
+ * Calls `listener` with the type of every event recorded through `db` or a transaction on it
+ * (the metrics count them); returns the function that stops it.
+ */
+export function onEventRecorded(db: Executor, listener: (type: EventType) => void): () => void {
+  const adapter = db.getExecutor().adapter;
+  const listeners = recordedListeners.get(adapter) ?? new Set();
+  recordedListeners.set(adapter, listeners);
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
 /**
  * Records an event with the caller's executor: inside the transaction of the change it records,
  * so a rolled-back change leaves no event and a committed one always has its event.
  */
 export async function recordEvent(db: Executor, event: NewEvent): Promise<void> {
-  await db
+  await insertEvent(db, event);
+  // Told once the INSERT succeeded. Inside a transaction that is before its COMMIT (Kysely has no
+  // after-commit hook): callers record the event at the end of the transaction's work, so only a
+  // COMMIT that fails (the connection lost at that moment), or rarely a statement after it, can
+  // leave an event counted that was never stored.
+  const listeners = recordedListeners.get(db.getExecutor().adapter);
+  if (listeners) for (const listener of listeners) listener(event.type);
+}
+
+function insertEvent(db: Executor, event: NewEvent) {
+  return db
     .insertInto('security_events')
     .values({
       id: newId(),
