@@ -23,6 +23,7 @@
 // becomes a delete, so the rows stop growing and what still grows is not the data),
 // --heap-snapshots DIR (the server writes a V8 heap snapshot into DIR at the end of the warm-up
 // and at the end of the run; compare them with scripts/heap-diff.mjs),
+// --env NAME=VALUE (repeatable: more environment for the server, e.g. MALLOC_ARENA_MAX=2),
 // --seed N, --json (one JSON summary line on stdout).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -56,6 +57,7 @@ const { values: opts } = parseArgs({
     'curve-minutes': { type: 'string' },
     balanced: { type: 'boolean', default: false },
     'heap-snapshots': { type: 'string' },
+    env: { type: 'string', multiple: true, default: [] },
     'max-p99-growth': { type: 'string', default: '2' },
     'max-loop-delay-ms': { type: 'string', default: '100' },
     seed: { type: 'string' },
@@ -163,13 +165,23 @@ try {
     // Production needs SMTP_URL or an explicit outbox; sign-up mails land in the temp folder.
     MAIL_OUTBOX_DIR: join(dir, 'outbox'),
     GATEHOUSE_DIAGNOSTICS: 'true',
+    // Every user signs up from 127.0.0.1: the per-client sign-up limit (20 an hour) would refuse
+    // the 21st. 0 turns that one limit off; the load never signs up again after the start.
+    REGISTER_MAX_PER_IP: '0',
     // Lets /_diagnostics?gc=true measure memory after a full collection: what a leak would keep.
     // --heap-snapshots: SIGUSR2 makes the server write a snapshot into that folder.
     NODE_OPTIONS: opts['heap-snapshots']
       ? `--expose-gc --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${opts['heap-snapshots']}`
       : '--expose-gc',
   };
-  server = await startServer(env);
+  for (const pair of opts.env) {
+    const at = pair.indexOf('=');
+    if (at < 1) throw new Error(`--env needs NAME=VALUE (got "${pair}")`);
+    env[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  // As `npm start` runs it: V8 would otherwise grow its young generation under load to 16 MB
+  // semi-spaces (~35 MB of RSS, README), a rise in the first minutes that is not the server's.
+  server = await startServer(env, { nodeArgs: ['--max-semi-space-size=8'] });
   const { base } = server;
   log(
     `soak: ${minutes} min, ${userCount} users, ${connections} connections, seed ${seed}, ${postgres ? 'PostgreSQL' : 'SQLite'}, ` +
@@ -435,11 +447,22 @@ try {
   const p99Last = percentile(lastThird, 99);
   // Samples are taken right after a full collection, so these trends are what the server keeps.
   const steadySamples = [...samples.filter((s) => s.t >= warmupMs), { t: elapsedMs, ...finalMemory }];
-  const slopeOf = (key) => slope(steadySamples.map((s) => ({ x: s.t / 60_000, y: s[key] / 2 ** 20 })));
+  // Trends are fitted to each window's lowest value of each series (its floor): RSS also holds
+  // what is in flight at the moment of a sample, above all the 19 MiB block of each Argon2 hash
+  // running in a worker thread, which makes single samples jump by tens of MB. What a leak
+  // keeps raises the floor; a transient does not.
+  const floorWindowMs = Math.max(3 * sampleMs, Math.min(60_000, (elapsedMs - warmupMs) / 6));
+  const steadyFloors = lowestPerWindow(
+    steadySamples,
+    (t) => Math.floor((t - warmupMs) / floorWindowMs),
+    (index) => warmupMs + (index + 0.5) * floorWindowMs,
+  );
+  const slopeOf = (key) => slope(steadyFloors.map((s) => ({ x: s.t / 60_000, y: s[key] / 2 ** 20 })));
   const rssSlope = slopeOf('rss');
   const heapSlope = slopeOf('heap');
-  const trendMeasured = steadySamples.length >= 3;
-  const afterWarmup = steadySamples[0];
+  const trendMeasured = steadyFloors.length >= 3;
+  const afterWarmup = steadyFloors[0];
+  const atEnd = steadyFloors.at(-1);
   const breakdown = Object.fromEntries(
     MEMORY_SERIES.map(([key, name]) => {
       // Threads are a count; every other series is bytes, reported in MB.
@@ -449,20 +472,21 @@ try {
         {
           start: unit(samples[0]?.[key]),
           after_warmup: unit(afterWarmup[key]),
-          end: unit(finalMemory[key]),
+          end: unit(atEnd[key]),
           max: unit(Math.max(...steadySamples.map((s) => s[key] ?? 0))),
-          slope_per_min: round3(slope(steadySamples.map((s) => ({ x: s.t / 60_000, y: unit(s[key]) ?? 0 })))),
+          slope_per_min: round3(slope(steadyFloors.map((s) => ({ x: s.t / 60_000, y: unit(s[key]) ?? 0 })))),
         },
       ];
     }),
   );
-  // One point per --curve-minutes: the sample closest to each mark, and the final one.
-  const curve = [];
-  for (let mark = 0; mark <= elapsedMs + 1; mark += curveMinutes * 60_000) {
-    const nearest = samples.reduce((best, s) => (best && Math.abs(best.t - mark) <= Math.abs(s.t - mark) ? best : s), null);
-    if (nearest && !curve.includes(nearest) && nearest.t < elapsedMs - sampleMs / 2) curve.push(nearest);
-  }
-  curve.push({ t: elapsedMs, ...finalMemory });
+  // One point per --curve-minutes: each series' lowest value in that span (as the floors above),
+  // labelled with the minute the span ends.
+  const curveMs = curveMinutes * 60_000;
+  const curve = lowestPerWindow(
+    [...samples, { t: elapsedMs, ...finalMemory }],
+    (t) => Math.min(Math.floor(t / curveMs), Math.floor((elapsedMs - 1) / curveMs)),
+    (index) => Math.min(elapsedMs, (index + 1) * curveMs),
+  );
   const windows = [...samples.map((x) => x.loop), final.event_loop_delay_ms].filter((w) => w.samples > 0);
   const loopMax = Math.max(...windows.map((w) => w.max));
   const loopWorstP99 = Math.max(...windows.map((w) => w.p99));
@@ -562,12 +586,14 @@ try {
         `main thread waited for a CPU ${cpuWait === null ? '?' : `${Math.round(cpuWait * 100)}%`} of the time); ` +
         `SIGTERM exit in ${stopMs} ms\n`,
     );
-    process.stdout.write(`memory after the warm-up (MB: after warm-up → end, max, slope per min):\n`);
+    process.stdout.write(
+      `memory after the warm-up (MB; lowest in the first → last ${round(floorWindowMs / 60_000)}-min window, highest sample, slope per min of the lows):\n`,
+    );
     for (const [name, b] of Object.entries(breakdown)) {
       if (name === 'threads') process.stdout.write(`  threads ${b.after_warmup} → ${b.end} (max ${b.max})\n`);
       else process.stdout.write(`  ${name.padEnd(13)} ${b.after_warmup} → ${b.end}, max ${b.max}, slope ${b.slope_per_min}\n`);
     }
-    process.stdout.write(`curve (MB after a full collection): ${CURVE_HEADER}\n`);
+    process.stdout.write(`curve (MB after a full collection, lowest in each ${curveMinutes} min): ${CURVE_HEADER}\n`);
     for (const point of summary.memory_mb.curve) {
       process.stdout.write(
         `  ${[point.minute, ...MEMORY_SERIES.map(([, name]) => point[name])].map((v) => String(v).padStart(7)).join(' ')}\n`,
@@ -597,6 +623,21 @@ function round3(n) {
 
 function mb(bytes) {
   return round(bytes / 2 ** 20);
+}
+
+/**
+ * Groups samples into windows (`windowOf(t)` → index) and keeps each series' lowest value per
+ * window, with `t` set to `labelOf(index)`; windows in time order.
+ */
+function lowestPerWindow(list, windowOf, labelOf) {
+  const windows = new Map();
+  for (const sample of list) {
+    const index = windowOf(sample.t);
+    if (!windows.has(index)) windows.set(index, { t: labelOf(index) });
+    const window = windows.get(index);
+    for (const [key] of MEMORY_SERIES) if (sample[key] !== undefined) window[key] = Math.min(window[key] ?? Infinity, sample[key]);
+  }
+  return [...windows.values()].sort((a, b) => a.t - b.t);
 }
 
 /** VmRSS, RssAnon, RssFile, RssShmem (bytes) and Threads of a process (Linux), or {} elsewhere. */
