@@ -28,7 +28,7 @@
 // in such a run, not RSS or the event loop),
 // --env NAME=VALUE (repeatable: more environment for the server, e.g. MALLOC_ARENA_MAX=2),
 // --seed N, --json (one JSON summary line on stdout).
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -390,6 +390,27 @@ try {
       return null;
     }
   };
+  // How big the data is: SQLite's page cache (better-sqlite3's default cache_size, 16 MB) fills
+  // as the database grows, a rise in RSS that is the data's, up to that bound.
+  const databaseMb = async () => {
+    try {
+      if (!postgres) {
+        const file = join(dir, 'soak.db');
+        return mb(statSync(file).size + (statSync(`${file}-wal`, { throwIfNoEntry: false })?.size ?? 0));
+      }
+      const { default: pg } = await import('pg');
+      const client = new pg.Client({ connectionString: postgres.url });
+      await client.connect();
+      try {
+        return mb(Number((await client.query('select pg_database_size(current_database()) as size')).rows[0].size));
+      } finally {
+        await client.end();
+      }
+    } catch {
+      return null;
+    }
+  };
+  const databaseMbAtStart = await databaseMb();
   const schedAtStart = schedstat();
   const samples = [];
   const snapshots = [];
@@ -435,6 +456,7 @@ try {
       ? (schedAtEnd.waiting - schedAtStart.waiting) / (schedAtEnd.waiting - schedAtStart.waiting + schedAtEnd.onCpu - schedAtStart.onCpu)
       : null;
   const final = (await request(base, 'GET', '/_diagnostics?gc=true')).body;
+  const databaseMbAtEnd = await databaseMb();
   const finalMemory = memoryOf(final, procStatus(server.pid));
 
   const stopStarted = performance.now();
@@ -566,6 +588,7 @@ try {
         minute: round(s.t / 60_000),
         ...Object.fromEntries(MEMORY_SERIES.map(([key, name]) => [name, key === 'threads' ? s.threads : mb(s[key])])),
       })),
+      database_size: { start: databaseMbAtStart, end: databaseMbAtEnd },
       heap_snapshots_at_seconds: opts['heap-snapshots'] ? snapshots : undefined,
     },
     event_loop_delay_ms: {
@@ -603,6 +626,7 @@ try {
       if (name === 'threads') process.stdout.write(`  threads ${b.after_warmup} → ${b.end} (max ${b.max})\n`);
       else process.stdout.write(`  ${name.padEnd(13)} ${b.after_warmup} → ${b.end}, max ${b.max}, slope ${b.slope_per_min}\n`);
     }
+    process.stdout.write(`  database      ${databaseMbAtStart} → ${databaseMbAtEnd} (file size)\n`);
     process.stdout.write(`curve (MB after a full collection, lowest in each ${curveMinutes} min): ${CURVE_HEADER}\n`);
     for (const point of summary.memory_mb.curve) {
       process.stdout.write(
