@@ -24,7 +24,14 @@ export const DiagnosticsSchema = Type.Object({
   }),
   /** Garbage-collection pauses since the last reset: the usual suspect for a stall. */
   gc_pause_ms: Type.Object({ count: Type.Integer(), total: Type.Number(), max: Type.Number() }),
-  memory_bytes: Type.Object({ rss: Type.Integer(), heap_total: Type.Integer(), heap_used: Type.Integer(), external: Type.Integer() }),
+  /** process.memoryUsage(); array_buffers is part of external (Buffers, including those of sockets). */
+  memory_bytes: Type.Object({
+    rss: Type.Integer(),
+    heap_total: Type.Integer(),
+    heap_used: Type.Integer(),
+    external: Type.Integer(),
+    array_buffers: Type.Integer(),
+  }),
 });
 
 export type Diagnostics = Static<typeof DiagnosticsSchema>;
@@ -73,7 +80,13 @@ export const diagnosticsPlugin = fp(
         after_full_gc: collect && gc !== undefined,
         event_loop_delay_ms: eventLoop,
         gc_pause_ms: gcPause,
-        memory_bytes: { rss: memory.rss, heap_total: memory.heapTotal, heap_used: memory.heapUsed, external: memory.external },
+        memory_bytes: {
+          rss: memory.rss,
+          heap_total: memory.heapTotal,
+          heap_used: memory.heapUsed,
+          external: memory.external,
+          array_buffers: memory.arrayBuffers,
+        },
       };
     };
 

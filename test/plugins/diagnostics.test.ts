@@ -44,7 +44,7 @@ describe('diagnostics', () => {
         after_full_gc: false,
         event_loop_delay_ms: { resolution: 10, samples: expect.any(Number), max: expect.any(Number), p99: expect.any(Number) },
         gc_pause_ms: { count: expect.any(Number), total: expect.any(Number), max: expect.any(Number) },
-        memory_bytes: { rss: expect.any(Number), heap_used: expect.any(Number) },
+        memory_bytes: { rss: expect.any(Number), heap_used: expect.any(Number), array_buffers: expect.any(Number) },
       });
       expect(body.event_loop_delay_ms.samples).toBeGreaterThan(0);
       expect(body.event_loop_delay_ms.max).toBeGreaterThanOrEqual(body.event_loop_delay_ms.p50);

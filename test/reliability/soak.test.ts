@@ -12,7 +12,16 @@ describe('soak (short)', () => {
       'soak.mjs',
       [
         ...['--minutes', '0.25', '--users', '16', '--connections', '8', '--rate', '100', '--sample-seconds', '3', '--json'],
-        ...['--max-loop-delay-ms', '2000', '--max-p99-growth', '20', '--max-rss-slope-mb-per-min', '500'],
+        ...[
+          '--max-loop-delay-ms',
+          '2000',
+          '--max-p99-growth',
+          '20',
+          '--max-rss-slope-mb-per-min',
+          '500',
+          '--max-heap-slope-mb-per-min',
+          '500',
+        ],
       ],
       110_000,
     );
@@ -29,6 +38,16 @@ describe('soak (short)', () => {
     expect(summary.unexpected_statuses).toBe(0);
     expect(summary.requests).toBeGreaterThan(500);
     expect(summary.memory_mb.measured_after_full_gc).toBe(true);
+    // The breakdown the long run judges: RSS split by kind (Linux /proc), the V8 heap, threads.
+    const { breakdown, curve } = summary.memory_mb;
+    expect(breakdown.rss_anon.end).toBeGreaterThan(0);
+    expect(breakdown.rss_file.end).toBeGreaterThan(0);
+    expect(breakdown.rss.end).toBeGreaterThanOrEqual(breakdown.rss_anon.end);
+    expect(breakdown.heap_used.end).toBeGreaterThan(0);
+    expect(breakdown.heap_total.end).toBeGreaterThanOrEqual(breakdown.heap_used.end);
+    expect(breakdown.threads.end).toBeGreaterThan(1);
+    expect(curve.length).toBeGreaterThan(0);
+    expect(typeof summary.memory_mb.heap_used_slope_per_min).toBe('number');
     expect(summary.event_loop_delay_ms.max).toBeGreaterThan(0);
   });
 });
