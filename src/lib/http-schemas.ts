@@ -57,6 +57,13 @@ export type DocumentedProblem = ErrorCode | { code: ErrorCode; status?: number; 
 /** The 401 answers of every route behind `app.authenticate`. */
 export const TOKEN_PROBLEMS = ['TOKEN_MISSING', 'TOKEN_INVALID', 'TOKEN_EXPIRED'] as const satisfies readonly ErrorCode[];
 
+/** The 403 of every route behind `app.requireRole('admin')`, documented alike everywhere. */
+export const NOT_ADMIN = {
+  code: 'FORBIDDEN',
+  detail: 'This action needs the admin role.',
+  when: 'not an admin',
+} as const satisfies DocumentedProblem;
+
 /** What the JSON body parser and a body schema can refuse. */
 export const BODY_PROBLEMS = [
   'VALIDATION_FAILED',

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { problems, QUERY_PROBLEM, TOKEN_PROBLEMS } from '../../lib/http-schemas.js';
+import { NOT_ADMIN, problems, QUERY_PROBLEM, TOKEN_PROBLEMS } from '../../lib/http-schemas.js';
 import { AdminEventsQuery, OwnEventsQuery, SecurityEventPage } from './events.schemas.js';
 import type { EventsService } from './events.service.js';
 
@@ -37,11 +37,7 @@ export const eventsRoutes: FastifyPluginAsyncTypebox<{ events: EventsService }> 
         querystring: AdminEventsQuery,
         response: {
           200: SecurityEventPage,
-          ...problems(QUERY_PROBLEM, ...TOKEN_PROBLEMS, {
-            code: 'FORBIDDEN',
-            detail: 'This action needs the admin role.',
-            when: 'not an admin',
-          }),
+          ...problems(QUERY_PROBLEM, ...TOKEN_PROBLEMS, NOT_ADMIN),
         },
       },
     },

@@ -1,10 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { problems, TOKEN_PROBLEMS } from '../../lib/http-schemas.js';
+import { NOT_ADMIN, problems, TOKEN_PROBLEMS } from '../../lib/http-schemas.js';
 
 const tags = ['Operations'];
 const security = [{ bearerAuth: [] }];
-const NOT_ADMIN = { code: 'FORBIDDEN', detail: 'This action needs the admin role.', when: 'not an admin' } as const;
 
 export const InstanceStatus = Type.Object(
   {

@@ -1,13 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { clientInfo } from '../../lib/client-info.js';
-import { problems, TOKEN_PROBLEMS } from '../../lib/http-schemas.js';
+import { NOT_ADMIN, problems, TOKEN_PROBLEMS } from '../../lib/http-schemas.js';
 import type { KeyRing } from '../../lib/signing-keys.js';
 import { SigningKeyInfo, SigningKeyList } from './keys.schemas.js';
 
 const security = [{ bearerAuth: [] }];
 const tags = ['Auth'];
-const NOT_ADMIN = { code: 'FORBIDDEN', detail: 'This action needs the admin role.', when: 'not an admin' } as const;
 
 /** The signing keys for an admin: list them, and rotate the database key store. */
 export const adminKeysRoutes: FastifyPluginAsyncTypebox<{ keyRing: KeyRing }> = async (app, { keyRing }) => {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { clientInfo } from '../../lib/client-info.js';
-import { BODY_PROBLEMS, noContent, problems, TOKEN_PROBLEMS } from '../../lib/http-schemas.js';
+import { BODY_PROBLEMS, NOT_ADMIN, noContent, problems, TOKEN_PROBLEMS } from '../../lib/http-schemas.js';
 import { TokenResponseSchema } from '../auth/auth.schemas.js';
 import { REAUTH_PROBLEM } from '../users/users.routes.js';
 import { UserIdParams } from '../users/users.schemas.js';
@@ -147,11 +147,7 @@ export const mfaRoutes: FastifyPluginAsyncTypebox<{ mfa: MfaService }> = async (
           params: UserIdParams,
           response: {
             204: noContent('Two-factor removed; every session ended'),
-            ...problems(
-              ...TOKEN_PROBLEMS,
-              { code: 'FORBIDDEN', detail: 'This action needs the admin role.', when: 'not an admin' },
-              { code: 'NOT_FOUND', detail: 'No such user.', when: 'no such user' },
-            ),
+            ...problems(...TOKEN_PROBLEMS, NOT_ADMIN, { code: 'NOT_FOUND', detail: 'No such user.', when: 'no such user' }),
           },
         },
       },

@@ -1,13 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { clientInfo } from '../../lib/client-info.js';
-import { noContent, problems, QUERY_PROBLEM, TOKEN_PROBLEMS } from '../../lib/http-schemas.js';
+import { NOT_ADMIN, noContent, problems, QUERY_PROBLEM, TOKEN_PROBLEMS } from '../../lib/http-schemas.js';
 import { UserIdParams } from '../users/users.schemas.js';
 import { SessionIdParams, SessionPage, SessionsQuery } from './sessions.schemas.js';
 import type { SessionsService } from './sessions.service.js';
 
 const security = [{ bearerAuth: [] }];
 const tags = ['Sessions'];
-const NOT_ADMIN = { code: 'FORBIDDEN', detail: 'This action needs the admin role.', when: 'not an admin' } as const;
 const NO_SUCH_USER = { code: 'NOT_FOUND', detail: 'No such user.', when: 'no such user' } as const;
 
 /** Where one is signed in, and ending those sessions: one's own, and any user's for an admin. */

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { clientInfo } from '../../lib/client-info.js';
-import { BODY_PROBLEMS, noContent, problems, QUERY_PROBLEM, TOKEN_PROBLEMS } from '../../lib/http-schemas.js';
+import { BODY_PROBLEMS, NOT_ADMIN, noContent, problems, QUERY_PROBLEM, TOKEN_PROBLEMS } from '../../lib/http-schemas.js';
 import { normalizeBodyFields } from '../../lib/normalize-body.js';
 import { ListUsersQuery, PatchUserBody, UserIdParams, UserPage, UserSchema } from './users.schemas.js';
 import type { UsersService } from './users.service.js';
@@ -34,11 +34,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = a
         querystring: ListUsersQuery,
         response: {
           200: UserPage,
-          ...problems(QUERY_PROBLEM, ...TOKEN_PROBLEMS, {
-            code: 'FORBIDDEN',
-            detail: 'This action needs the admin role.',
-            when: 'not an admin',
-          }),
+          ...problems(QUERY_PROBLEM, ...TOKEN_PROBLEMS, NOT_ADMIN),
         },
       },
     },
