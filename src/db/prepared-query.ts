@@ -15,7 +15,15 @@ type Slot = { arg: number } | { value: unknown };
  * sqlite-reads.ts); on PostgreSQL directly on the pool, as a named statement (see
  * postgres-reads.ts). A transaction's queries always run through Kysely, on its connection.
  */
-export function preparedQuery<A extends string[], R>(build: (db: Executor, ...args: A) => Compilable<R>) {
+export function preparedQuery<A extends string[], R>(
+  build: (db: Executor, ...args: A) => Compilable<R>,
+  /**
+   * The query is the only statement of the requests that run it (an authenticated read whose
+   * session check and row are one statement): on SQLite it then needs no shared read
+   * transaction (see DirectRead.getAlone). Still correct if the request reads more after it.
+   */
+  { alone = false }: { alone?: boolean } = {},
+) {
   const compiled = new WeakMap<
     Executor,
     { query: CompiledQuery<R>; slots: Slot[]; reads?: SqliteReads; direct?: DirectRead<R>; onPool?: PostgresRead<R> }
@@ -46,7 +54,7 @@ export function preparedQuery<A extends string[], R>(build: (db: Executor, ...ar
       }
       const { query, slots, reads, direct, onPool } = entry;
       const parameters = slots.map((slot) => ('arg' in slot ? args[slot.arg] : slot.value));
-      if (direct && reads?.available()) return direct.get(parameters);
+      if (direct && reads?.available()) return alone ? direct.getAlone(parameters) : direct.get(parameters);
       if (onPool) return onPool.get(parameters);
       return (await db.executeQuery<R>({ ...query, parameters })).rows[0];
     },

@@ -6,6 +6,7 @@ import { Kysely, SqliteDialect } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, type Database, migrateToLatest, sqliteReadsOf } from '../../src/db/create-db.js';
 import type { DB } from '../../src/db/database.js';
+import { preparedQuery } from '../../src/db/prepared-query.js';
 import { newId } from '../../src/lib/ids.js';
 import { findBookById, insertBook } from '../../src/modules/books/books.repository.js';
 import { createTestApp, expectProblem, signUp, type TestContext } from '../helpers/app.js';
@@ -122,6 +123,49 @@ describe('direct SQLite reads (repository level)', () => {
     await nextTurn();
     // …and after it, nothing holds the WAL.
     expect(otherSqlite.pragma('wal_checkpoint(TRUNCATE)', { simple: false })).toEqual([{ busy: 0, log: 0, checkpointed: 0 }]);
+  });
+
+  // A statement that is a request's only read (`alone`, as GET /books/{id}'s session check with
+  // its book) runs as a transaction of its own when none is open, and inside the open one if
+  // there is one: either way it sees what a request that arrived now must see.
+  const titleAlone = preparedQuery((db, id: string) => db.selectFrom('books').select(['id', 'title']).where('id', '=', id), {
+    alone: true,
+  });
+
+  it('a lone read sees commits made before it and holds no lock once it returned, even within the turn', async () => {
+    await nextTurn();
+    database.requestArrived();
+    const row = bookRow('Alone');
+    expect(await titleAlone.first(database.db, row.id)).toBeUndefined();
+    await insertBook(other, row);
+    // No requestArrived() in between, and the same turn: nothing of the first read is held.
+    expect((await titleAlone.first(database.db, row.id))?.title).toBe('Alone');
+    expect(otherSqlite.pragma('wal_checkpoint(TRUNCATE)', { simple: false })).toEqual([{ busy: 0, log: 0, checkpointed: 0 }]);
+  });
+
+  it("a lone read after another read of the request uses that read's snapshot", async () => {
+    database.requestArrived();
+    const row = bookRow('Alone, later');
+    expect(await findBookById(database.db, row.id)).toBeUndefined();
+    await insertBook(other, row);
+    expect(await titleAlone.first(database.db, row.id)).toBeUndefined();
+    database.requestArrived();
+    expect((await titleAlone.first(database.db, row.id))?.title).toBe('Alone, later');
+  });
+
+  it("a lone read never sees another request's uncommitted rows", async () => {
+    database.requestArrived();
+    const rolledBack = bookRow('Alone, rolled back');
+    let during: Promise<unknown> | undefined;
+    await database.db
+      .transaction()
+      .execute(async (trx) => {
+        await insertBook(trx, rolledBack);
+        during = titleAlone.first(database.db, rolledBack.id);
+        throw new Error('roll back');
+      })
+      .catch(() => {});
+    expect(await during).toBeUndefined();
   });
 
   it('keeps labelling columns right after another process changes the schema (explicit columns only)', async () => {

@@ -84,7 +84,8 @@ export async function findBookWithSessionCheck(
 // Compiled once. The book is a left join on its own key, so the session's row comes back
 // whether or not the book exists; its columns are prefixed, as the session check's are distinct
 // names (a direct read on SQLite needs distinct names, see sqlite-reads.ts).
-const bookWithSessionCheck = preparedQuery(bookWithSessionCheckQuery);
+// The one statement of an authenticated GET /books/{id}.
+const bookWithSessionCheck = preparedQuery(bookWithSessionCheckQuery, { alone: true });
 
 /** The statement of findBookWithSessionCheck (exported for its query plan test). */
 export function bookWithSessionCheckQuery(db: Executor, sessionId: string, id: string) {
