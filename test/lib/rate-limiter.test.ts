@@ -47,4 +47,35 @@ describe('MemoryCounterStore memory', () => {
     expect(await store.hit('k249', 3_600_000)).toMatchObject({ count: 2 });
     expect(await store.hit('k0', 3_600_000)).toMatchObject({ count: 1 });
   });
+
+  // A full store of open windows, then a flood of new keys (each request of a stuffing attack
+  // brings a new email): each new key must cost constant time, not a scan of every key.
+  it('takes new keys into a full store of open windows in constant time, sweeping at most once a second', async () => {
+    const store = new MemoryCounterStore(100_000, 60_000);
+    for (let i = 0; i < 100_000; i++) await store.hit(`login:email:held-${i}@example.com`, 900_000);
+    const sweeps = vi.spyOn(store as unknown as { sweep(now: number): void }, 'sweep');
+    const started = performance.now();
+    for (let i = 0; i < 20_000; i++) await store.hit(`login:email:flood-${i}@example.com`, 900_000);
+    const elapsedMs = performance.now() - started;
+    // The clock did not move: one sweep for the first eviction, none for the 19,999 after it.
+    expect(sweeps).toHaveBeenCalledTimes(1);
+    expect(store.size).toBe(100_000);
+    // With a sweep per new key this took 20,000 scans of 100,000 keys (tens of seconds here).
+    expect(elapsedMs).toBeLessThan(2_000);
+    // The newest kept their counts; the oldest of the held ones went first.
+    expect(await store.hit('login:email:flood-19999@example.com', 900_000)).toMatchObject({ count: 2 });
+    expect(await store.hit('login:email:held-0@example.com', 900_000)).toMatchObject({ count: 1 });
+  });
+
+  it('still drops ended windows before open ones when a store fills up', async () => {
+    const store = new MemoryCounterStore(100, 3_600_000);
+    for (let i = 0; i < 50; i++) await store.hit(`open-${i}`, 3_600_000);
+    for (let i = 0; i < 50; i++) await store.hit(`ending-${i}`, 1_000);
+    vi.advanceTimersByTime(2_000);
+    // Full (100 keys), the next key evicts: the sweep (due, a second has passed) takes the 50
+    // ended windows, and every open one keeps its count.
+    await store.hit('new', 3_600_000);
+    expect(store.size).toBe(51);
+    expect(await store.hit('open-0', 3_600_000)).toMatchObject({ count: 2 });
+  });
 });
