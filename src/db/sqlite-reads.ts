@@ -25,7 +25,10 @@ export interface DirectRead<R> {
  * (deferred) before the first, COMMIT when the next request arrives, before any statement
  * Kysely runs, or in a setImmediate scheduled when it began (the check phase of that turn, or
  * of the next one if it began inside a setImmediate callback), whichever is first: one lock
- * pair for the session check and the row the route reads.
+ * pair for the session check and the row the route reads. A statement that is its request's
+ * only read (`getAlone`: GET /books/{id} reads the session and the book in one) needs no shared
+ * transaction: it joins the open one if there is one, else runs as its own (autocommit), the
+ * same one lock pair without BEGIN, COMMIT and the setImmediate.
  *
  * Why this is safe:
  * - No snapshot is older than the request reading it: `Database.requestArrived()` (an

@@ -99,6 +99,8 @@ export class MemoryCounterStore implements CounterStore {
   private readonly windows = new Map<string, { count: number; resetAt: number }>();
   private nextSweepAt = 0;
   private nextEvictionSweepAt = 0;
+  /** Where eviction stopped: every key before it was evicted, so its next key is the oldest left. */
+  private evictionCursor: Iterator<string> | undefined;
 
   constructor(
     private readonly maxKeys = 100_000,
@@ -116,7 +118,7 @@ export class MemoryCounterStore implements CounterStore {
 
   async hit(key: string, windowMs: number) {
     const now = Date.now();
-    if (now >= this.nextSweepAt) this.sweep(now);
+    if (isDue(now, this.nextSweepAt, this.sweepIntervalMs)) this.sweep(now);
     const entry = this.windows.get(key);
     if (entry && entry.resetAt > now) {
       entry.count += 1;
@@ -147,17 +149,34 @@ export class MemoryCounterStore implements CounterStore {
   private evict(now: number) {
     // Ended windows go before open ones, but finding them scans every key. When every window is
     // still open (a flood of new keys: guessed emails, spoofed clients) that scan finds nothing,
-    // and doing it for each new key cost maxKeys steps per request (~1.5 ms at 100,000 keys: a
-    // few hundred requests a second of distinct keys filled a core). So at most one such sweep
-    // a second; otherwise the oldest window goes, in constant time.
-    if (now >= this.nextEvictionSweepAt) {
+    // and doing it for each new key cost maxKeys steps per request (~3 ms at 100,000 keys, on
+    // the event loop: a few hundred requests a second of distinct keys filled a core). So at
+    // most one such sweep a second; otherwise the oldest windows go.
+    if (isDue(now, this.nextEvictionSweepAt, 1_000)) {
       this.nextEvictionSweepAt = now + 1_000;
       this.sweep(now);
     }
-    // Map iteration is insertion order, so this drops the oldest windows first.
-    for (const key of this.windows.keys()) {
-      if (this.windows.size < this.maxKeys) break;
-      this.windows.delete(key);
-    }
+    while (this.windows.size > 0 && this.windows.size >= this.maxKeys) this.dropOldest();
   }
+
+  /**
+   * Drops the oldest window (Map iteration is insertion order; a key whose window restarts is
+   * inserted anew). One iterator is kept across calls: a fresh `keys()` starts at the head of
+   * the table, where V8 leaves deleted entries as holes until it rehashes, so each eviction
+   * would step over every earlier one again (measured: 1.4 → 7.6 µs per key over 5,000 keys).
+   */
+  private dropOldest(): void {
+    let next = this.evictionCursor?.next();
+    if (!next || next.done) {
+      // Finished (a Map iterator stays done once done): start again at the oldest key.
+      this.evictionCursor = this.windows.keys();
+      next = this.evictionCursor.next();
+    }
+    if (!next.done) this.windows.delete(next.value);
+  }
+}
+
+/** Whether a periodic pass due at `dueAt` (every `intervalMs`) should run now; also when the clock stepped back past it. */
+function isDue(now: number, dueAt: number, intervalMs: number): boolean {
+  return now >= dueAt || now < dueAt - intervalMs;
 }

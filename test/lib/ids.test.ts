@@ -19,6 +19,16 @@ describe('nowIso', () => {
     expect(nowIso()).toBe('2026-11-30T12:00:00.002Z');
   });
 
+  it('formats each millisecond once', () => {
+    vi.setSystemTime(Date.UTC(2026, 10, 30, 12, 0, 0, 0));
+    const formatted = vi.spyOn(Date.prototype, 'toISOString');
+    for (let i = 0; i < 100; i++) nowIso();
+    vi.advanceTimersByTime(1);
+    for (let i = 0; i < 100; i++) nowIso();
+    expect(formatted).toHaveBeenCalledTimes(2);
+    formatted.mockRestore();
+  });
+
   it('follows the clock backwards too (a corrected clock gets no stale string)', () => {
     vi.setSystemTime(Date.UTC(2026, 10, 30, 12, 0, 0, 500));
     expect(nowIso()).toBe('2026-11-30T12:00:00.500Z');
