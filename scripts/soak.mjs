@@ -55,8 +55,9 @@ const { values: opts } = parseArgs({
     rate: { type: 'string', default: '200' },
     'sample-seconds': { type: 'string', default: '5' },
     'warmup-minutes': { type: 'string' },
-    // Measured in 60-minute runs (README): PostgreSQL RSS 0.005, heap 0.016; SQLite heap 0.012,
-    // RSS 0.335 while its page cache filled with the growing data (16 MB bound), flat after.
+    // Measured in 60-minute runs on a quiet machine (README): PostgreSQL RSS 0.028, heap 0.007;
+    // SQLite RSS 0.027, heap 0.002 with a 20-minute warm-up (its 16 MB page cache fills first
+    // as the data grows: 0.335 MB/min when that fell after a 10-minute warm-up).
     'max-rss-slope-mb-per-min': { type: 'string', default: '0.25' },
     'max-heap-slope-mb-per-min': { type: 'string', default: '0.05' },
     'min-trend-minutes': { type: 'string', default: '20' },
