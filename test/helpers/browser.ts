@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { expect } from 'vitest';
+import { createTestApp, type TestContext } from './app.js';
+import { freePort } from './redis-server.js';
 
 // The Debian package; playwright-core ships no browser, and CI installs this one (.ci/run).
 export const CHROMIUM = '/usr/bin/chromium';
@@ -25,6 +27,34 @@ export function browserSuite(name: string): { skip: boolean; title: string } {
   const reason = `${CHROMIUM} not found (apt-get install chromium); CI always runs this test`;
   if (skip) console.warn(`${name} skipped: ${reason}`);
   return { skip, title: skip ? `${name} (skipped: ${reason})` : name };
+}
+
+/** The app listening for a browser test (see `servePages`). */
+export interface Served {
+  ctx: TestContext;
+  /** Where the browser goes: localhost, a secure context that WebAuthn accepts. */
+  base: string;
+  /** Where the test itself calls the API (the same server, without a name lookup). */
+  apiBase: string;
+}
+
+/**
+ * The app on a free port, opened by the browser at http://localhost:PORT (PUBLIC_URL): a secure
+ * context whose host is the WebAuthn RP id, so passkeys work with Chromium's virtual
+ * authenticator. The port is found first, so PUBLIC_URL can name it before the app starts.
+ */
+export async function servePages(env: Record<string, string> = {}): Promise<Served> {
+  const port = await freePort();
+  const ctx = await createTestApp({
+    PUBLIC_URL: `http://localhost:${port}`,
+    // Every page and API call here comes from 127.0.0.1: per-IP limits are not what is tested.
+    ACCOUNT_MAX_ATTEMPTS_PER_IP: '1000',
+    LOGIN_MAX_FAILURES_PER_IP: '1000',
+    REGISTER_MAX_PER_IP: '1000',
+    ...env,
+  });
+  await ctx.app.listen({ port, host: '127.0.0.1' });
+  return { ctx, base: `http://localhost:${port}`, apiBase: `http://127.0.0.1:${port}` };
 }
 
 /** Headless Chromium; each context it makes starts with no cookies, storage or cache. */

@@ -1,10 +1,8 @@
-import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpCode } from '../../../src/modules/mfa/totp.js';
-import { createTestApp, STRONG_PASSWORD, type TestContext, uniqueEmail } from '../../helpers/app.js';
-import { browserSuite, launchChromium, watchPage } from '../../helpers/browser.js';
+import { STRONG_PASSWORD, uniqueEmail } from '../../helpers/app.js';
+import { browserSuite, launchChromium, type Served, servePages, watchPage } from '../../helpers/browser.js';
 
 // /account as a person uses it: Chromium finds every control by its role and label, and after
 // each action the test checks the server's state through the API (with its own tokens) or the
@@ -17,37 +15,6 @@ const WIDTHS = [390, 1280];
 
 const { skip, title } = browserSuite('the account page in Chromium');
 
-/** A port nobody listens on yet, so PUBLIC_URL can name it before the app starts. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-interface Served {
-  ctx: TestContext;
-  /** Where the browser goes: localhost, a secure context that WebAuthn accepts. */
-  base: string;
-  /** Where the test itself calls the API (the same server, without a name lookup). */
-  apiBase: string;
-}
-
-async function serve(env: Record<string, string> = {}): Promise<Served> {
-  const port = await freePort();
-  const ctx = await createTestApp({
-    PUBLIC_URL: `http://localhost:${port}`,
-    // Every page and API call here comes from 127.0.0.1: per-IP limits are not what is tested.
-    ACCOUNT_MAX_ATTEMPTS_PER_IP: '1000',
-    LOGIN_MAX_FAILURES_PER_IP: '1000',
-    REGISTER_MAX_PER_IP: '1000',
-    ...env,
-  });
-  await ctx.app.listen({ port, host: '127.0.0.1' });
-  return { ctx, base: `http://localhost:${port}`, apiBase: `http://127.0.0.1:${port}` };
-}
-
 describe.skipIf(skip)(
   title,
   () => {
@@ -55,7 +22,7 @@ describe.skipIf(skip)(
     let browser: Browser | undefined;
 
     beforeAll(async () => {
-      served = await serve();
+      served = await servePages();
     });
 
     afterAll(async () => {
@@ -342,7 +309,7 @@ describe.skipIf(skip)(
     it('step-up: with a stale sign-in, changing the email asks for the password in a dialog, then goes through', async () => {
       // 2 s, not 1: auth_time is in whole seconds (floored), so a fresh step-up may already be up to
       // a second old when the retried request arrives.
-      const quick = await serve({ REAUTH_MAX_AGE: '2s' });
+      const quick = await servePages({ REAUTH_MAX_AGE: '2s' });
       try {
         const { email, id } = await register('account-stepup', quick);
         const { page, section, signIn, signedIn, finish } = await open(1280, quick);
@@ -414,7 +381,7 @@ describe.skipIf(skip)(
     it('an expired access token is refreshed with the refresh token and the request retried once, twice in a row', async () => {
       // 2 s, not 1: iat and exp are whole seconds, so a 1 s token can expire within milliseconds of
       // being issued, before the retry it was refreshed for arrives.
-      const short = await serve({ ACCESS_TOKEN_TTL: '2s', JWT_CLOCK_TOLERANCE_SECONDS: '0' });
+      const short = await servePages({ ACCESS_TOKEN_TTL: '2s', JWT_CLOCK_TOLERANCE_SECONDS: '0' });
       try {
         const { email, id } = await register('account-refresh', short);
         const { page, section, signIn, signedIn, finish } = await open(390, short);

@@ -1,11 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpCode } from '../../../src/modules/mfa/totp.js';
-import { createTestApp, STRONG_PASSWORD, TEST_DB, type TestContext, uniqueEmail } from '../../helpers/app.js';
-import { browserSuite, launchChromium, watchPage } from '../../helpers/browser.js';
+import { STRONG_PASSWORD, TEST_DB, type TestContext, uniqueEmail } from '../../helpers/app.js';
+import { browserSuite, launchChromium, type Served, servePages, watchPage } from '../../helpers/browser.js';
 import { SoftAuthenticator } from '../../helpers/soft-authenticator.js';
 
 // /admin as an operator uses it: Chromium finds every control by its role and name, and after
@@ -17,37 +15,8 @@ const WIDTHS = [390, 1280];
 
 const { skip, title } = browserSuite('the admin console in Chromium');
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-interface Served {
-  ctx: TestContext;
-  /** Where the browser goes: localhost, a secure context that WebAuthn accepts. */
-  base: string;
-  /** Where the test itself calls the API (the same server, without a name lookup). */
-  apiBase: string;
-}
-
 /** An event's `data`: JSON text in SQLite, and in PostgreSQL as the driver gives it. */
 const eventData = (data: unknown) => (typeof data === 'string' ? JSON.parse(data) : data) as { amr: string };
-
-async function serve(env: Record<string, string> = {}): Promise<Served> {
-  const port = await freePort();
-  const ctx = await createTestApp({
-    PUBLIC_URL: `http://localhost:${port}`,
-    // Every page and API call here comes from 127.0.0.1: per-IP limits are not what is tested.
-    LOGIN_MAX_FAILURES_PER_IP: '1000',
-    REGISTER_MAX_PER_IP: '1000',
-    ...env,
-  });
-  await ctx.app.listen({ port, host: '127.0.0.1' });
-  return { ctx, base: `http://localhost:${port}`, apiBase: `http://127.0.0.1:${port}` };
-}
 
 describe.skipIf(skip)(
   title,
@@ -57,7 +26,7 @@ describe.skipIf(skip)(
     let browser: Browser | undefined;
 
     beforeAll(async () => {
-      served = await serve();
+      served = await servePages();
       ctx = served.ctx;
     });
 
@@ -533,7 +502,7 @@ describe.skipIf(skip)(
       beforeAll(async () => {
         // 3 s: long enough that a step-up's fresh auth_time (whole seconds, floored) still holds
         // when the retried request arrives on a busy machine; short enough to wait out.
-        quick = await serve({ REAUTH_MAX_AGE: '3s' });
+        quick = await servePages({ REAUTH_MAX_AGE: '3s' });
       });
       afterAll(async () => {
         await quick?.ctx.close();
