@@ -91,17 +91,22 @@ const answer = (reply, book) => {
   return layers.has('schema') ? book : JSON.stringify(book);
 };
 
+/** The token's claims, or undefined once the 401 was sent (the same checks as checks-floor.mjs). */
+const claimsOf = (request, reply) => {
+  const authorization = request.headers.authorization ?? '';
+  if (!authorization.startsWith('Bearer ')) return void fail(reply, 401, 'TOKEN_MISSING');
+  try {
+    return verify(authorization.slice(7));
+  } catch {
+    return void fail(reply, 401, 'TOKEN_INVALID');
+  }
+};
+
 if (layers.has('split')) {
   app.decorateRequest('user', null);
   app.addHook('onRequest', async (request, reply) => {
-    const authorization = request.headers.authorization ?? '';
-    if (!authorization.startsWith('Bearer ')) return fail(reply, 401, 'TOKEN_MISSING');
-    let claims;
-    try {
-      claims = verify(authorization.slice(7));
-    } catch {
-      return fail(reply, 401, 'TOKEN_INVALID');
-    }
+    const claims = claimsOf(request, reply);
+    if (!claims) return reply;
     begin.run();
     const user = sessionUser.get(claims.sid, claims.sub, new Date().toISOString());
     if (!user || user.disabled) {
@@ -123,14 +128,8 @@ if (layers.has('split')) {
   });
 } else {
   app.get('/books/:id', { schema }, (request, reply) => {
-    const authorization = request.headers.authorization ?? '';
-    if (!authorization.startsWith('Bearer ')) return fail(reply, 401, 'TOKEN_MISSING');
-    let claims;
-    try {
-      claims = verify(authorization.slice(7));
-    } catch {
-      return fail(reply, 401, 'TOKEN_INVALID');
-    }
+    const claims = claimsOf(request, reply);
+    if (!claims) return reply;
     begin.run();
     let user;
     let book;
