@@ -12,8 +12,9 @@ type Slot = { arg: number } | { value: unknown };
  * of an authenticated read in the profile. Only for hot, fixed-shape queries: each argument
  * must map to exactly one bound parameter (no IN lists, no optional clauses). On SQLite the
  * query runs directly on better-sqlite3, in the read transaction of the request, or as its own
- * when it is the request's only read (`alone`; see sqlite-reads.ts); on PostgreSQL directly on the pool, as a named statement (see
- * postgres-reads.ts). A transaction's queries always run through Kysely, on its connection.
+ * when it is the request's only read (`alone`; see sqlite-reads.ts); on PostgreSQL directly on
+ * the pool, as a named statement (see postgres-reads.ts). A transaction's queries always run
+ * through Kysely, on its connection.
  */
 export function preparedQuery<A extends string[], R>(
   build: (db: Executor, ...args: A) => Compilable<R>,

@@ -8,7 +8,7 @@ export interface DirectRead<R> {
    * inside the request's open read transaction if there is one, else as a transaction of its
    * own (SQLite's autocommit), which takes and releases the read lock once, as the shared
    * transaction would, without running BEGIN and COMMIT or scheduling the setImmediate that
-   * ends it (together ~8 µs of an authenticated read here, see README, Performance).
+   * ends it (part of the ~12 µs taken off an authenticated read, see README, Performance).
    */
   getAlone(parameters: readonly unknown[]): R | undefined;
 }

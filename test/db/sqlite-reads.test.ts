@@ -88,7 +88,17 @@ describe('direct SQLite reads (repository level)', () => {
     expect((await findBookById(database.db, row.id))?.title).toBe('Written here');
   });
 
-  it("never sees another request's uncommitted rows: it waits for that transaction", async () => {
+  // A statement that is a request's only read (`alone`, as GET /books/{id}'s session check with
+  // its book) runs as a transaction of its own when none is open, and inside the open one if
+  // there is one: either way it sees what a request that arrived now must see.
+  const titleAlone = preparedQuery((db, id: string) => db.selectFrom('books').select(['id', 'title']).where('id', '=', id), {
+    alone: true,
+  });
+
+  it.each([
+    ['a read sharing the request transaction', (id: string) => findBookById(database.db, id)],
+    ['a lone read', (id: string) => titleAlone.first(database.db, id)],
+  ])("%s never sees another request's uncommitted rows: it waits for that transaction", async (_name, read) => {
     database.requestArrived();
     const rolledBack = bookRow('Rolled back');
     const committed = bookRow('Committed');
@@ -98,7 +108,7 @@ describe('direct SQLite reads (repository level)', () => {
       .execute(async (trx) => {
         await insertBook(trx, rolledBack);
         // Another request's read while this transaction is open on the same connection.
-        duringRolledBack = findBookById(database.db, rolledBack.id);
+        duringRolledBack = read(rolledBack.id);
         throw new Error('roll back');
       })
       .catch(() => {});
@@ -107,7 +117,7 @@ describe('direct SQLite reads (repository level)', () => {
     let duringCommitted: Promise<{ title: string } | undefined> | undefined;
     await database.db.transaction().execute(async (trx) => {
       await insertBook(trx, committed);
-      duringCommitted = findBookById(database.db, committed.id);
+      duringCommitted = read(committed.id);
     });
     expect((await duringCommitted)?.title).toBe('Committed');
   });
@@ -123,13 +133,6 @@ describe('direct SQLite reads (repository level)', () => {
     await nextTurn();
     // …and after it, nothing holds the WAL.
     expect(otherSqlite.pragma('wal_checkpoint(TRUNCATE)', { simple: false })).toEqual([{ busy: 0, log: 0, checkpointed: 0 }]);
-  });
-
-  // A statement that is a request's only read (`alone`, as GET /books/{id}'s session check with
-  // its book) runs as a transaction of its own when none is open, and inside the open one if
-  // there is one: either way it sees what a request that arrived now must see.
-  const titleAlone = preparedQuery((db, id: string) => db.selectFrom('books').select(['id', 'title']).where('id', '=', id), {
-    alone: true,
   });
 
   it('a lone read sees commits made before it and holds no lock once it returned, even within the turn', async () => {
@@ -151,21 +154,6 @@ describe('direct SQLite reads (repository level)', () => {
     expect(await titleAlone.first(database.db, row.id)).toBeUndefined();
     database.requestArrived();
     expect((await titleAlone.first(database.db, row.id))?.title).toBe('Alone, later');
-  });
-
-  it("a lone read never sees another request's uncommitted rows", async () => {
-    database.requestArrived();
-    const rolledBack = bookRow('Alone, rolled back');
-    let during: Promise<unknown> | undefined;
-    await database.db
-      .transaction()
-      .execute(async (trx) => {
-        await insertBook(trx, rolledBack);
-        during = titleAlone.first(database.db, rolledBack.id);
-        throw new Error('roll back');
-      })
-      .catch(() => {});
-    expect(await during).toBeUndefined();
   });
 
   it('keeps labelling columns right after another process changes the schema (explicit columns only)', async () => {
